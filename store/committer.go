@@ -1,0 +1,501 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/agentpay/agentpay"
+	"github.com/agentpay/agentpay/ledger"
+)
+
+// Limits of the committer.
+const (
+	// BatchSizeMax bounds the units committed in one transaction: enough to
+	// amortize an fsync over thousands of transfers, small enough that one
+	// batch's statements stay well within engine parameter limits.
+	BatchSizeMax = 4096
+	// QueueLengthMax bounds the units waiting; Submit blocks beyond it.
+	QueueLengthMax = 16384
+	// retriesMax bounds retries of a batch after transient conflicts.
+	retriesMax = 8
+)
+
+// ErrClosed is returned by Submit after Close.
+var ErrClosed = agentpay.Errorf(agentpay.EUNAVAILABLE, "shutting_down", "the server is shutting down; retry on another node")
+
+// Committer commits units of work in batches: one transaction and one fsync
+// for many units. One goroutine owns the database writes; requests wait for
+// their unit's answer. A unit that fails is answered with its own error and
+// the rest of its batch commits.
+type Committer struct {
+	db     *sql.DB
+	engine Engine
+	bus    *Bus
+	log    *slog.Logger
+	stats  *Stats
+
+	queue   chan *Unit
+	mu      sync.RWMutex // guards closed against Submit
+	closed  bool
+	stopped chan struct{}
+
+	lastTimestamp int64 // owned by the committer goroutine
+	flags         map[string]agentpay.AccountFlags
+}
+
+// NewCommitter starts a committer writing to db.
+func NewCommitter(db *sql.DB, engine Engine, bus *Bus, log *slog.Logger, stats *Stats) *Committer {
+	c := &Committer{
+		db: db, engine: engine, bus: bus, log: log, stats: stats,
+		queue:   make(chan *Unit, QueueLengthMax),
+		stopped: make(chan struct{}),
+		flags:   map[string]agentpay.AccountFlags{},
+	}
+	go c.run()
+	return c
+}
+
+// Submit hands a unit to the committer and waits for its result. Once a
+// unit is queued it is committed or failed even if ctx ends, so Submit then
+// still waits: the caller must learn whether money moved.
+func (c *Committer) Submit(ctx context.Context, u *Unit) Result {
+	u.done = make(chan struct{})
+	c.mu.RLock()
+	if c.closed {
+		c.mu.RUnlock()
+		return Result{Err: ErrClosed}
+	}
+	select {
+	case c.queue <- u:
+		c.mu.RUnlock()
+	case <-ctx.Done():
+		c.mu.RUnlock()
+		return Result{Err: agentpay.Errorf(agentpay.EUNAVAILABLE, "overloaded", "the ledger is overloaded; retry later")}
+	}
+	<-u.done
+	return u.result
+}
+
+// Close stops accepting units, commits every queued unit and returns when
+// the last batch is answered.
+func (c *Committer) Close() {
+	c.mu.Lock()
+	if !c.closed {
+		c.closed = true
+		close(c.queue)
+	}
+	c.mu.Unlock()
+	<-c.stopped
+}
+
+func (c *Committer) run() {
+	defer close(c.stopped)
+	batch := make([]*Unit, 0, BatchSizeMax)
+	for {
+		u, ok := <-c.queue
+		if !ok {
+			return
+		}
+		batch = append(batch[:0], u)
+	fill:
+		for len(batch) < BatchSizeMax {
+			select {
+			case u, ok := <-c.queue:
+				if !ok {
+					break fill
+				}
+				batch = append(batch, u)
+			default:
+				break fill
+			}
+		}
+		c.commit(batch)
+	}
+}
+
+// commit commits a batch, retrying transient conflicts and bisecting a batch
+// the database rejects, so that only a bad unit fails.
+func (c *Committer) commit(units []*Unit) {
+	start := time.Now()
+	var err error
+	for attempt := 0; attempt < retriesMax; attempt++ {
+		var results []Result
+		results, err = c.try(units)
+		if err == nil {
+			for i, u := range units {
+				u.result = results[i]
+				close(u.done)
+			}
+			c.stats.observeBatch(len(units), time.Since(start))
+			c.wake(units)
+			return
+		}
+		if !c.engine.Retryable(err) && !errors.Is(err, errRace) {
+			break
+		}
+		c.stats.retries.Inc()
+	}
+	if len(units) > 1 {
+		c.stats.bisections.Inc()
+		half := len(units) / 2
+		c.commit(units[:half])
+		c.commit(units[half:])
+		return
+	}
+	c.log.Error("unit failed to commit", "error", err)
+	u := units[0]
+	u.result = Result{Err: agentpay.Errorf(agentpay.EINTERNAL, "commit_failed", "the ledger could not commit this request; it had no effect")}
+	close(u.done)
+}
+
+// wake tells local subscribers about committed units. On PostgreSQL the
+// notifications come back through LISTEN to every node, this one included.
+func (c *Committer) wake(units []*Unit) {
+	if c.bus == nil || c.engine.Name() == "postgres" {
+		return
+	}
+	for _, u := range units {
+		if u.result.Err == nil && u.result.Replay == nil {
+			for _, topic := range u.Notify {
+				c.bus.Publish(topic)
+			}
+		}
+	}
+}
+
+// errRace means another node wrote an id this batch also wrote between our
+// check and our insert; the batch is retried and then sees it.
+var errRace = errors.New("store: another writer inserted the same id")
+
+// try runs one transaction for the batch and returns each unit's result.
+func (c *Committer) try(units []*Unit) (results []Result, err error) {
+	ctx := context.Background()
+	tx, err := c.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("begin: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	now, err := c.engine.Now(ctx, tx)
+	if err != nil {
+		return nil, fmt.Errorf("clock: %w", err)
+	}
+	p, err := c.load(ctx, tx, units, now)
+	if err != nil {
+		return nil, err
+	}
+	results = make([]Result, len(units))
+	for i, u := range units {
+		results[i] = p.apply(u)
+	}
+	changes, err := p.batch.Changes()
+	if err != nil {
+		// A bug, not bad input: refuse to commit anything of this batch.
+		c.log.Error("ledger invariant broken; batch refused", "error", err)
+		return nil, err
+	}
+	if err := c.write(ctx, tx, p, changes, units, results); err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("commit: %w", err)
+	}
+	c.lastTimestamp = p.batch.LastTimestamp()
+	for _, a := range p.created {
+		c.flags[a.ID] = a.Flags
+	}
+	return results, nil
+}
+
+// plan is one attempt at a batch: what was loaded and what the units did.
+type plan struct {
+	batch       *ledger.Batch
+	existing    map[string]map[string]bool // table name -> keys that exist
+	replays     map[string]*IdempotencyRecord
+	created     []agentpay.Account
+	rows        map[*Table][][]any
+	idempotency []IdempotencyRecord
+}
+
+// load reads, in a few queries, everything the batch's units refer to.
+func (c *Committer) load(ctx context.Context, tx *sql.Tx, units []*Unit, now int64) (*plan, error) {
+	p := &plan{
+		batch:    ledger.NewBatch(now, c.lastTimestamp),
+		existing: map[string]map[string]bool{},
+		replays:  map[string]*IdempotencyRecord{},
+		rows:     map[*Table][][]any{},
+	}
+	transferIDs := set{}
+	pendingIDs := set{}
+	accountIDs := set{}
+	lock := set{}
+	keys := map[*Table]set{}
+	for _, u := range units {
+		for _, t := range u.Transfers {
+			transferIDs.add(t.ID)
+			if t.PendingID != "" {
+				pendingIDs.add(t.PendingID)
+			}
+			accountIDs.add(t.DebitAccountID)
+			accountIDs.add(t.CreditAccountID)
+			if t.Flags&(agentpay.TransferPostPending|agentpay.TransferVoidPending) == 0 {
+				// Posts and voids never raise a constrained total, so only new
+				// debits and credits lock the account they constrain. An
+				// account whose flags are not known yet is locked to be safe.
+				if f, ok := c.flags[t.DebitAccountID]; !ok || f&agentpay.AccountDebitsMustNotExceedCredits != 0 {
+					lock.add(t.DebitAccountID)
+				}
+				if f, ok := c.flags[t.CreditAccountID]; !ok || f&agentpay.AccountCreditsMustNotExceedDebits != 0 {
+					lock.add(t.CreditAccountID)
+				}
+			}
+		}
+		for _, id := range u.Expire {
+			pendingIDs.add(id)
+		}
+		for _, a := range u.Accounts {
+			accountIDs.add(a.ID)
+		}
+		for _, r := range u.Rows {
+			if keys[r.Table] == nil {
+				keys[r.Table] = set{}
+			}
+			keys[r.Table].add(r.Key())
+		}
+		if u.Idempotency != nil {
+			if keys[idempotencyTable] == nil {
+				keys[idempotencyTable] = set{}
+			}
+			keys[idempotencyTable].add(u.Idempotency.ID)
+		}
+	}
+	delete(accountIDs, "")
+	transfers, err := c.engine.LoadTransfers(ctx, tx, union(transferIDs, pendingIDs).list(), pendingIDs.list())
+	if err != nil {
+		return nil, fmt.Errorf("load transfers: %w", err)
+	}
+	for _, t := range transfers {
+		p.batch.AddTransfer(t)
+		if _, ok := pendingIDs[t.ID]; ok {
+			accountIDs.add(t.DebitAccountID)
+			accountIDs.add(t.CreditAccountID)
+		}
+	}
+	if !c.engine.Locking() {
+		lock = set{}
+	}
+	accounts, err := c.engine.LoadAccounts(ctx, tx, accountIDs.list(), lock.list())
+	if err != nil {
+		return nil, fmt.Errorf("load accounts: %w", err)
+	}
+	for _, a := range accounts {
+		p.batch.AddAccount(a)
+		c.flags[a.ID] = a.Flags
+	}
+	for table, ks := range keys {
+		found, err := c.engine.ExistingKeys(ctx, tx, table, ks.list())
+		if err != nil {
+			return nil, fmt.Errorf("load keys of %s: %w", table.Name, err)
+		}
+		m := map[string]bool{}
+		for _, k := range found {
+			m[k] = true
+		}
+		p.existing[table.Name] = m
+	}
+	if len(p.existing[idempotencyTable.Name]) > 0 {
+		ids := make([]string, 0, len(p.existing[idempotencyTable.Name]))
+		for id := range p.existing[idempotencyTable.Name] {
+			ids = append(ids, id)
+		}
+		records, err := loadIdempotency(ctx, tx, ids)
+		if err != nil {
+			return nil, err
+		}
+		for i := range records {
+			p.replays[records[i].ID] = &records[i]
+		}
+	}
+	return p, nil
+}
+
+// apply applies one unit to the plan in memory. A unit that fails leaves
+// nothing behind but stored rejections of its transfers and its idempotency
+// record.
+func (p *plan) apply(u *Unit) Result {
+	if u.Idempotency != nil {
+		if rec := p.replays[u.Idempotency.ID]; rec != nil {
+			return Result{Replay: rec}
+		}
+	}
+	res := p.applyEffects(u)
+	if u.Idempotency != nil {
+		status, body := u.Idempotency.Render(res)
+		if status < 500 {
+			rec := IdempotencyRecord{ID: u.Idempotency.ID, RequestHash: u.Idempotency.RequestHash,
+				Status: status, Body: body, CreatedAt: p.batch.Now, ExpiresAt: u.Idempotency.ExpiresAt}
+			p.idempotency = append(p.idempotency, rec)
+			p.replays[rec.ID] = &rec // a second unit with this key in the batch replays it
+		}
+	}
+	return res
+}
+
+func (p *plan) applyEffects(u *Unit) Result {
+	for _, r := range u.Rows {
+		if p.existing[r.Table.Name][r.Key()] {
+			return Result{Err: agentpay.Errorf(agentpay.ECONFLICT, "already_exists", "%s %s already exists", r.Table.Name, r.Key())}
+		}
+	}
+	for i, a := range u.Accounts {
+		if err := p.batch.CreateAccount(a); err != nil {
+			for _, done := range u.Accounts[:i] {
+				p.batch.RemoveAccount(done.ID)
+			}
+			return Result{Err: err}
+		}
+	}
+	var res Result
+	if len(u.Transfers) > 0 {
+		applied, err := p.batch.ApplyGroup(u.Transfers)
+		if err != nil {
+			for _, a := range u.Accounts {
+				p.batch.RemoveAccount(a.ID)
+			}
+			return Result{Err: err}
+		}
+		res.Transfers = applied
+	}
+	for _, id := range u.Expire {
+		if p.batch.Expire(id) == nil {
+			res.Expired = append(res.Expired, id)
+		}
+	}
+	for _, a := range u.Accounts {
+		created, _ := p.batch.Account(a.ID)
+		res.Accounts = append(res.Accounts, created)
+		a.DebitsPending, a.DebitsPosted, a.CreditsPending, a.CreditsPosted = 0, 0, 0, 0
+		a.CreatedAt = p.batch.Now
+		p.created = append(p.created, a)
+	}
+	for _, r := range u.Rows {
+		p.existing[r.Table.Name][r.Key()] = true
+		p.rows[r.Table] = append(p.rows[r.Table], r.Values)
+	}
+	return res
+}
+
+// write writes the plan with bulk statements.
+func (c *Committer) write(ctx context.Context, tx *sql.Tx, p *plan, ch ledger.Changes, units []*Unit, results []Result) error {
+	if len(p.created) > 0 {
+		n, err := c.engine.InsertAccounts(ctx, tx, p.created)
+		if err != nil {
+			return fmt.Errorf("insert accounts: %w", err)
+		}
+		if n != len(p.created) {
+			return errRace
+		}
+	}
+	if len(ch.Transfers) > 0 {
+		n, err := c.engine.InsertTransfers(ctx, tx, ch.Transfers)
+		if err != nil {
+			return fmt.Errorf("insert transfers: %w", err)
+		}
+		if n != len(ch.Transfers) {
+			return errRace
+		}
+	}
+	if len(ch.Pendings) > 0 {
+		if err := c.engine.UpdatePendingStatus(ctx, tx, ch.Pendings); err != nil {
+			return fmt.Errorf("update pending: %w", err)
+		}
+	}
+	if err := c.writeAccounts(ctx, tx, ch.Accounts); err != nil {
+		return err
+	}
+	tables := make([]*Table, 0, len(p.rows))
+	for t := range p.rows {
+		tables = append(tables, t)
+	}
+	sort.Slice(tables, func(i, j int) bool { return tables[i].Name < tables[j].Name })
+	for _, t := range tables {
+		n, err := c.engine.InsertRows(ctx, tx, t, p.rows[t])
+		if err != nil {
+			return fmt.Errorf("insert %s: %w", t.Name, err)
+		}
+		if n != len(p.rows[t]) {
+			return errRace
+		}
+	}
+	if len(p.idempotency) > 0 {
+		rows := make([][]any, len(p.idempotency))
+		for i, r := range p.idempotency {
+			rows[i] = []any{r.ID, r.RequestHash, int64(r.Status), r.Body, r.CreatedAt, r.ExpiresAt}
+		}
+		n, err := c.engine.InsertRows(ctx, tx, idempotencyTable, rows)
+		if err != nil {
+			return fmt.Errorf("insert idempotency: %w", err)
+		}
+		if n != len(rows) {
+			return errRace
+		}
+	}
+	var topics []string
+	for i, u := range units {
+		if results[i].Err == nil && results[i].Replay == nil {
+			topics = append(topics, u.Notify...)
+		}
+	}
+	if len(topics) > 0 {
+		if err := c.engine.Notify(ctx, tx, topics); err != nil {
+			return fmt.Errorf("notify: %w", err)
+		}
+	}
+	return nil
+}
+
+// writeAccounts writes each changed account once: as a relative update of
+// its row when the account was locked (or the engine has one writer), as a
+// delta row beside it otherwise, so that nobody waits on a hot account.
+func (c *Committer) writeAccounts(ctx context.Context, tx *sql.Tx, changes []ledger.AccountChange) error {
+	var rows, deltas []agentpay.Account
+	for _, a := range changes {
+		if c.engine.Locking() && !needsLock(c.flags[a.Account.ID], a.Delta) {
+			deltas = append(deltas, a.Delta)
+		} else {
+			rows = append(rows, a.Delta)
+		}
+	}
+	if len(rows) > 0 {
+		if err := c.engine.AddToAccounts(ctx, tx, rows); err != nil {
+			return fmt.Errorf("update accounts: %w", err)
+		}
+	}
+	if len(deltas) > 0 {
+		if err := c.engine.InsertAccountDeltas(ctx, tx, deltas); err != nil {
+			return fmt.Errorf("insert account deltas: %w", err)
+		}
+	}
+	return nil
+}
+
+// needsLock reports whether a change to an account with these flags raised a
+// constrained total, which is exactly when the account had to be locked.
+func needsLock(f agentpay.AccountFlags, d agentpay.Account) bool {
+	if f&agentpay.AccountDebitsMustNotExceedCredits != 0 && d.DebitsPending+d.DebitsPosted > 0 {
+		return true
+	}
+	if f&agentpay.AccountCreditsMustNotExceedDebits != 0 && d.CreditsPending+d.CreditsPosted > 0 {
+		return true
+	}
+	return false
+}

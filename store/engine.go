@@ -1,0 +1,80 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+
+	"github.com/agentpay/agentpay"
+)
+
+// Engine is what differs between database engines: the clock, locking, bulk
+// writes and notifications. store/sqlite and store/postgres implement it; the
+// committer and the queries in this package use it.
+//
+// Every method runs inside the committer's transaction.
+type Engine interface {
+	// Name is "sqlite" or "postgres".
+	Name() string
+	// Now returns the database's clock in microseconds since the Unix epoch.
+	Now(ctx context.Context, tx *sql.Tx) (int64, error)
+	// LoadTransfers returns the stored transfers (and stored rejections) with
+	// the given ids. Those in lock are locked until the transaction ends, so
+	// that two nodes cannot both resolve one pending transfer.
+	LoadTransfers(ctx context.Context, tx *sql.Tx, ids, lock []string) ([]agentpay.Transfer, error)
+	// LoadAccounts returns the accounts with the given ids, their balances
+	// including credit deltas not yet folded in. Those in lock are locked, in
+	// id order, until the transaction ends.
+	LoadAccounts(ctx context.Context, tx *sql.Tx, ids, lock []string) ([]agentpay.Account, error)
+	// Locking reports whether the engine has several writers, so that
+	// accounts must be locked and credit-only changes written as deltas.
+	Locking() bool
+	// InsertAccounts inserts new accounts; it returns how many were inserted
+	// (fewer than given means another writer took an id first).
+	InsertAccounts(ctx context.Context, tx *sql.Tx, accounts []agentpay.Account) (int, error)
+	// AddToAccounts adds each delta's four balance fields to its account row.
+	AddToAccounts(ctx context.Context, tx *sql.Tx, deltas []agentpay.Account) error
+	// InsertAccountDeltas records deltas beside their account rows, for
+	// accounts that were not locked. Only called when Locking is true.
+	InsertAccountDeltas(ctx context.Context, tx *sql.Tx, deltas []agentpay.Account) error
+	// InsertTransfers inserts transfers (rejections included), ignoring ids
+	// that exist; it returns how many were inserted.
+	InsertTransfers(ctx context.Context, tx *sql.Tx, transfers []*agentpay.Transfer) (int, error)
+	// UpdatePendingStatus writes the pending status of stored transfers.
+	UpdatePendingStatus(ctx context.Context, tx *sql.Tx, transfers []*agentpay.Transfer) error
+	// ExistingKeys returns which of keys are already in the table.
+	ExistingKeys(ctx context.Context, tx *sql.Tx, table *Table, keys []string) ([]string, error)
+	// InsertRows inserts rows into a table, ignoring keys that exist; it
+	// returns how many were inserted.
+	InsertRows(ctx context.Context, tx *sql.Tx, table *Table, rows [][]any) (int, error)
+	// Notify queues wake-ups that other nodes receive when tx commits. An
+	// engine with one writer process returns nil: the committer wakes local
+	// subscribers itself.
+	Notify(ctx context.Context, tx *sql.Tx, topics []string) error
+	// Fold moves account deltas into their rows, in its own transaction
+	// (the one method that runs outside the committer), and returns how
+	// many it moved.
+	Fold(ctx context.Context, db *sql.DB) (int, error)
+	// Retryable reports whether err is a transient conflict between writers
+	// (serialization failure, deadlock) after which the same batch may succeed.
+	Retryable(err error) bool
+}
+
+// ColumnType is the SQL type of a generic table's column.
+type ColumnType int
+
+// Column types.
+const (
+	Text ColumnType = iota
+	Int
+	Bytes
+)
+
+// Table describes a table that units write rows to. Key is its primary key
+// column; rows are only ever inserted, so uniqueness of Key is the one rule
+// the committer checks in memory before the database does.
+type Table struct {
+	Name    string
+	Key     string
+	Columns []string // Columns[0] must be Key
+	Types   []ColumnType
+}

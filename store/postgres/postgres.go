@@ -1,0 +1,123 @@
+// Package postgres is agentpay's engine for PostgreSQL, for several
+// agentpay nodes sharing one database. Debitable accounts are locked in id
+// order; credits to accounts nobody needs to lock are written as deltas, so a
+// hot merchant never serializes the nodes; bulk writes use unnest arrays.
+package postgres
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"time"
+
+	"github.com/agentpay/agentpay/store"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pressly/goose/v3"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Options configure Open.
+type Options struct {
+	Log      *slog.Logger
+	Registry prometheus.Registerer
+	Bus      *store.Bus
+	// Schema, if set, is created if missing and used as the search path:
+	// tests give each test its own.
+	Schema string
+	// WritersMax bounds the connections the committer and leases use.
+	WritersMax int
+}
+
+// Channel is the LISTEN/NOTIFY channel of the wake-up bus.
+const Channel = "agentpay"
+
+// Open connects to url, applies the migrations, listens for wake-ups and
+// starts the committer.
+func Open(ctx context.Context, url string, opts Options) (*store.DB, error) {
+	if opts.Log == nil {
+		opts.Log = slog.Default()
+	}
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	if opts.Schema != "" {
+		admin := stdlib.OpenDB(*cfg)
+		_, err := admin.ExecContext(ctx, `CREATE SCHEMA IF NOT EXISTS `+pgx.Identifier{opts.Schema}.Sanitize())
+		admin.Close()
+		if err != nil {
+			return nil, fmt.Errorf("postgres: create schema: %w", err)
+		}
+		cfg.RuntimeParams["search_path"] = opts.Schema
+	}
+	db := stdlib.OpenDB(*cfg)
+	db.SetMaxOpenConns(32)
+	db.SetMaxIdleConns(32)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	p, err := goose.NewProvider(goose.DialectPostgres, db, sub)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("postgres: migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("postgres: migrate: %w", err)
+	}
+	bus := opts.Bus
+	if bus == nil {
+		bus = store.NewBus()
+	}
+	lctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		listen(lctx, cfg, bus, opts.Log)
+	}()
+	return store.New(store.Config{
+		Engine: &Engine{}, Writer: db, Reader: db, Bus: bus, Log: opts.Log, Registry: opts.Registry,
+		Closers: []func() error{func() error { stop(); <-done; return nil }, db.Close},
+	}), nil
+}
+
+// listen relays notifications to the local bus until ctx ends, reconnecting
+// after failures. A wake-up lost while reconnecting costs a long-poll its
+// early return, never correctness: waiters re-read on timeout.
+func listen(ctx context.Context, cfg *pgx.ConnConfig, bus *store.Bus, log *slog.Logger) {
+	for ctx.Err() == nil {
+		conn, err := pgx.ConnectConfig(ctx, cfg)
+		if err == nil {
+			_, err = conn.Exec(ctx, "LISTEN "+Channel)
+			for err == nil {
+				var n *pgconnNotification
+				n, err = waitNotification(ctx, conn)
+				if err == nil {
+					bus.Publish(n.Payload)
+				}
+			}
+			conn.Close(context.Background())
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		log.Warn("postgres listener reconnecting", "error", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+}

@@ -1,0 +1,71 @@
+-- +goose Up
+CREATE TABLE accounts (
+    id              TEXT PRIMARY KEY,
+    kind            TEXT NOT NULL,
+    asset           TEXT NOT NULL,
+    flags           INTEGER NOT NULL,
+    owner_id        TEXT NOT NULL DEFAULT '',
+    debits_pending  INTEGER NOT NULL DEFAULT 0,
+    debits_posted   INTEGER NOT NULL DEFAULT 0,
+    credits_pending INTEGER NOT NULL DEFAULT 0,
+    credits_posted  INTEGER NOT NULL DEFAULT 0,
+    created_at      INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX accounts_owner ON accounts (owner_id) WHERE owner_id <> '';
+
+-- Credits to accounts nobody locked, summed on read and folded in later.
+-- SQLite has one writer, so it never writes here; the table exists so that
+-- the queries are the same on both engines.
+CREATE TABLE account_deltas (
+    id              INTEGER PRIMARY KEY,
+    account_id      TEXT NOT NULL,
+    debits_pending  INTEGER NOT NULL,
+    debits_posted   INTEGER NOT NULL,
+    credits_pending INTEGER NOT NULL,
+    credits_posted  INTEGER NOT NULL
+);
+CREATE INDEX account_deltas_account ON account_deltas (account_id);
+
+-- Transfers and stored rejections (result <> ''), one id space for both.
+CREATE TABLE transfers (
+    id                TEXT PRIMARY KEY,
+    debit_account_id  TEXT NOT NULL,
+    credit_account_id TEXT NOT NULL,
+    amount            INTEGER NOT NULL,
+    asset             TEXT NOT NULL,
+    flags             INTEGER NOT NULL,
+    pending_id        TEXT NOT NULL,
+    timeout_seconds   INTEGER NOT NULL,
+    reference         TEXT NOT NULL,
+    code              TEXT NOT NULL,
+    timestamp         INTEGER NOT NULL,
+    expires_at        INTEGER NOT NULL,
+    pending_status    TEXT NOT NULL,
+    result            TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX transfers_debit ON transfers (debit_account_id, timestamp) WHERE result = '';
+CREATE INDEX transfers_credit ON transfers (credit_account_id, timestamp) WHERE result = '';
+CREATE INDEX transfers_due ON transfers (expires_at) WHERE pending_status = 'open' AND expires_at > 0;
+
+CREATE TABLE idempotency_keys (
+    id           TEXT PRIMARY KEY,
+    request_hash TEXT NOT NULL,
+    status       INTEGER NOT NULL,
+    body         BLOB NOT NULL,
+    created_at   INTEGER NOT NULL,
+    expires_at   INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX idempotency_keys_expiry ON idempotency_keys (expires_at);
+
+CREATE TABLE leases (
+    name       TEXT PRIMARY KEY,
+    holder     TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- +goose Down
+DROP TABLE leases;
+DROP TABLE idempotency_keys;
+DROP TABLE transfers;
+DROP TABLE account_deltas;
+DROP TABLE accounts;

@@ -1,0 +1,149 @@
+package store_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/agentpay/agentpay"
+	"github.com/agentpay/agentpay/store"
+	"github.com/agentpay/agentpay/store/postgres"
+	"github.com/agentpay/agentpay/store/sqlite"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+)
+
+// engines runs f against SQLite always and PostgreSQL when
+// AGENTPAY_TEST_POSTGRES_URL is set, each in a fresh database or schema.
+func engines(t *testing.T, f func(t *testing.T, open func() *store.DB)) {
+	t.Run("sqlite", func(t *testing.T) {
+		path := t.TempDir() + "/test.db"
+		f(t, func() *store.DB {
+			db, err := sqlite.Open(context.Background(), path, sqlite.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { db.Close() })
+			return db
+		})
+	})
+	t.Run("postgres", func(t *testing.T) {
+		url := os.Getenv("AGENTPAY_TEST_POSTGRES_URL")
+		if url == "" {
+			t.Skip("AGENTPAY_TEST_POSTGRES_URL not set")
+		}
+		schema := PostgresSchema(t, url)
+		f(t, func() *store.DB {
+			db, err := postgres.Open(context.Background(), url, postgres.Options{Schema: schema})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { db.Close() })
+			return db
+		})
+	})
+}
+
+var schemaSeq atomic.Int64
+
+// PostgresSchema returns a new schema name and drops the schema when the
+// test ends.
+func PostgresSchema(t *testing.T, url string) string {
+	name := fmt.Sprintf("t_%d_%d_%s", os.Getpid(), schemaSeq.Add(1),
+		strings.ToLower(strings.NewReplacer("/", "_", "-", "_").Replace(t.Name())))
+	if len(name) > 60 {
+		name = name[:60]
+	}
+	t.Cleanup(func() {
+		cfg, err := pgx.ParseConfig(url)
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		db := stdlib.OpenDB(*cfg)
+		defer db.Close()
+		if _, err := db.Exec(`DROP SCHEMA IF EXISTS ` + pgx.Identifier{name}.Sanitize() + ` CASCADE`); err != nil {
+			t.Error(err)
+		}
+	})
+	return name
+}
+
+// fixture is a ledger with a funded wallet and a merchant.
+type fixture struct {
+	t        *testing.T
+	db       *store.DB
+	ctx      context.Context
+	funding  string
+	wallet   string
+	merchant string
+}
+
+func newFixture(t *testing.T, db *store.DB, asset string, funds int64) *fixture {
+	t.Helper()
+	f := &fixture{t: t, db: db, ctx: context.Background()}
+	var err error
+	f.funding, err = db.EnsureSystemAccount(f.ctx, agentpay.AccountFunding, asset)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.wallet = f.account(agentpay.AccountUserWallet, asset)
+	f.merchant = f.account(agentpay.AccountMerchant, asset)
+	if funds > 0 {
+		f.mustTransfer(agentpay.Transfer{ID: agentpay.NewID("trf"), DebitAccountID: f.funding, CreditAccountID: f.wallet, Amount: funds, Asset: asset, Code: "topup"})
+	}
+	return f
+}
+
+func (f *fixture) account(kind agentpay.AccountKind, asset string) string {
+	f.t.Helper()
+	id := agentpay.NewID("acc")
+	res := f.db.Committer.Submit(f.ctx, &store.Unit{Accounts: []agentpay.Account{{ID: id, Kind: kind, Asset: asset, Flags: kind.DefaultFlags()}}})
+	if res.Err != nil {
+		f.t.Fatal(res.Err)
+	}
+	return id
+}
+
+func (f *fixture) submit(ts ...agentpay.Transfer) store.Result {
+	return f.db.Committer.Submit(f.ctx, &store.Unit{Transfers: ts})
+}
+
+func (f *fixture) mustTransfer(ts ...agentpay.Transfer) []agentpay.Transfer {
+	f.t.Helper()
+	res := f.submit(ts...)
+	if res.Err != nil {
+		f.t.Fatalf("transfer: %v", res.Err)
+	}
+	return res.Transfers
+}
+
+func (f *fixture) balance(id string) agentpay.Account {
+	f.t.Helper()
+	a, err := f.db.Account(f.ctx, id)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return a
+}
+
+func (f *fixture) check() {
+	f.t.Helper()
+	if err := f.db.CheckLedger(f.ctx); err != nil {
+		f.t.Fatalf("ledger.Check: %v", err)
+	}
+}
+
+// count returns the rows of a table, to prove a rejection wrote nothing.
+func count(t *testing.T, db *sql.DB, table string) int {
+	t.Helper()
+	var n int
+	if err := db.QueryRow(`SELECT COUNT(*) FROM ` + table).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
