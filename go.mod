@@ -3,6 +3,7 @@ module github.com/agentpay/agentpay
 go 1.26.0
 
 require (
+	github.com/gowebpki/jcs v1.0.1
 	github.com/jackc/pgx/v5 v5.11.0
 	github.com/pressly/goose/v3 v3.29.0
 	github.com/prometheus/client_golang v1.25.0

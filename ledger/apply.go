@@ -23,6 +23,7 @@ func invalid(code, param, format string, args ...any) (*agentpay.Transfer, error
 // ledger's state is returned with t.Result set, so the caller stores it.
 func (b *Batch) apply(u *undo, t *agentpay.Transfer) (*agentpay.Transfer, error) {
 	t.Timestamp, t.ExpiresAt, t.PendingStatus, t.Result = 0, 0, agentpay.PendingNone, ""
+	req := *t // as sent, before a post or void takes fields from its pending transfer
 	if !agentpay.ValidID(t.ID) {
 		return invalid("invalid_id", "id", "transfer id must be 1 to %d letters, digits, '_' or '-'", agentpay.TransferIDLengthMax)
 	}
@@ -41,13 +42,16 @@ func (b *Batch) apply(u *undo, t *agentpay.Transfer) (*agentpay.Transfer, error)
 		return invalid("invalid_flags", "flags", "a transfer is single, pending, post_pending or void_pending")
 	}
 	if prior, ok := b.transfers[t.ID]; ok {
-		return b.retry(t, prior)
+		return b.retry(t, &req, prior)
 	}
-	if p == nil && t.PendingID != "" && agentpay.ValidID(t.PendingID) && t.Flags != 0 && t.Flags != agentpay.TransferPending {
-		return reject(t, agentpay.ENOTFOUND, "pending_transfer_not_found", "pending_id", "pending transfer %s not found", t.PendingID)
-	}
+	// The shape is checked before the pending transfer is looked up: a
+	// malformed request must not be stored as a rejection, so that a
+	// corrected retry under the same id remains possible.
 	if err := validateShape(t); err != nil {
 		return nil, err
+	}
+	if p == nil && (t.Flags == agentpay.TransferPostPending || t.Flags == agentpay.TransferVoidPending) {
+		return reject(t, agentpay.ENOTFOUND, "pending_transfer_not_found", "pending_id", "pending transfer %s not found", t.PendingID)
 	}
 	dr, cr := b.accounts[t.DebitAccountID], b.accounts[t.CreditAccountID]
 	if dr == nil {
@@ -114,9 +118,13 @@ func inheritFromPending(t, p *agentpay.Transfer) {
 }
 
 // retry answers a transfer whose id the ledger already holds: the first result
-// if the fields are the same, a conflict otherwise.
-func (b *Batch) retry(t, prior *agentpay.Transfer) (*agentpay.Transfer, error) {
-	if !prior.SameRequest(t) {
+// if the fields are the same, a conflict otherwise. t is the request as
+// completed from its pending transfer, req as sent: an applied post or void
+// is stored completed, a rejection as sent (see ApplyGroup), and the pending
+// transfer may have appeared or vanished since a rejection, so either may be
+// the one that matches.
+func (b *Batch) retry(t, req, prior *agentpay.Transfer) (*agentpay.Transfer, error) {
+	if !prior.SameRequest(t) && !prior.SameRequest(req) {
 		return invalid("exists_with_different_fields", "id",
 			"transfer %s already exists with different fields; use a new id for a new transfer", t.ID)
 	}
@@ -139,11 +147,14 @@ func rejectionKind(code string) string {
 
 // validateShape checks what needs no ledger state.
 func validateShape(t *agentpay.Transfer) error {
-	if t.Amount <= 0 {
+	// A post or void may leave the amount out (0) when it takes it from its
+	// pending transfer; it is still 0 here only if that one is unknown.
+	resolves := t.Flags == agentpay.TransferPostPending || t.Flags == agentpay.TransferVoidPending
+	if t.Amount < 0 || t.Amount == 0 && !resolves {
 		_, err := invalid("invalid_amount", "amount", "amount must be a positive number of minor units")
 		return err
 	}
-	if t.Flags == agentpay.TransferPostPending || t.Flags == agentpay.TransferVoidPending {
+	if resolves {
 		if !agentpay.ValidID(t.PendingID) {
 			_, err := invalid("invalid_pending_id", "pending_id", "post and void need the pending transfer's id")
 			return err
@@ -170,7 +181,9 @@ func validateShape(t *agentpay.Transfer) error {
 			return err
 		}
 	}
-	if t.DebitAccountID == t.CreditAccountID {
+	// Accounts a post or void of an unknown pending transfer left out are
+	// both empty, which is not the same account.
+	if t.DebitAccountID != "" && t.DebitAccountID == t.CreditAccountID {
 		_, err := invalid("accounts_must_be_different", "credit_account_id", "debit and credit account must differ")
 		return err
 	}

@@ -136,7 +136,12 @@ func (b *Batch) ApplyGroup(group []agentpay.Transfer) ([]agentpay.Transfer, erro
 			b.rollback(u)
 			if res != nil && res.Result != "" && !b.isKnown(res.ID) {
 				// Store the rejection so that a retry of this id gets it again.
-				b.record(res)
+				// It is stored as sent, not as completed from a pending
+				// transfer: that one may be gone with the rolled-back group,
+				// or appear later, and a retry must still match.
+				r := group[i]
+				r.Timestamp, r.ExpiresAt, r.PendingStatus, r.Result = 0, 0, agentpay.PendingNone, res.Result
+				b.record(&r)
 			}
 			return nil, groupError(err, i, len(group), t.ID)
 		}

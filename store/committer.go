@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -351,8 +352,12 @@ func (p *plan) apply(u *Unit) Result {
 }
 
 func (p *plan) applyEffects(u *Unit) Result {
-	for _, r := range u.Rows {
-		if p.existing[r.Table.Name][r.Key()] {
+	for i, r := range u.Rows {
+		// A key given twice in one unit must fail here too: it would pass the
+		// check against the database, and the insert then coming up short would
+		// be taken for another node's race and retried until commit_failed.
+		twice := slices.ContainsFunc(u.Rows[:i], func(o Row) bool { return o.Table.Name == r.Table.Name && o.Key() == r.Key() })
+		if twice || p.existing[r.Table.Name][r.Key()] {
 			return Result{Err: agentpay.Errorf(agentpay.ECONFLICT, "already_exists", "%s %s already exists", r.Table.Name, r.Key())}
 		}
 	}
@@ -382,6 +387,7 @@ func (p *plan) applyEffects(u *Unit) Result {
 	}
 	for _, a := range u.Accounts {
 		created, _ := p.batch.Account(a.ID)
+		created.CreatedAt = p.batch.Now // the batch holds the account as given; report it as stored
 		res.Accounts = append(res.Accounts, created)
 		a.DebitsPending, a.DebitsPosted, a.CreditsPending, a.CreditsPosted = 0, 0, 0, 0
 		a.CreatedAt = p.batch.Now

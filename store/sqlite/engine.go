@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -29,7 +28,7 @@ func (e *Engine) Retryable(error) bool { return false }
 // Notify implements store.Engine: the committer wakes local subscribers.
 func (e *Engine) Notify(context.Context, *sql.Tx, []string) error { return nil }
 
-func (e *Engine) exec(ctx context.Context, tx *sql.Tx, query string, args ...any) (int, error) {
+func exec(ctx context.Context, tx *sql.Tx, query string, args ...any) (int, error) {
 	res, err := tx.ExecContext(ctx, query, args...)
 	if err != nil {
 		return 0, err
@@ -109,13 +108,7 @@ func (e *Engine) InsertAccounts(ctx context.Context, tx *sql.Tx, accounts []agen
 	for i, a := range accounts {
 		rows[i] = []any{a.ID, string(a.Kind), a.Asset, int64(a.Flags), a.OwnerID, a.CreatedAt}
 	}
-	p, err := jsonParam(rows)
-	if err != nil {
-		return 0, err
-	}
-	return e.exec(ctx, tx, `INSERT INTO accounts (id, kind, asset, flags, owner_id, created_at)
-		SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5 FROM json_each($1) WHERE true
-		ON CONFLICT (id) DO NOTHING`, p)
+	return insertValues(ctx, tx, "accounts", "id, kind, asset, flags, owner_id, created_at", rows)
 }
 
 // AddToAccounts implements store.Engine.
@@ -124,16 +117,12 @@ func (e *Engine) AddToAccounts(ctx context.Context, tx *sql.Tx, deltas []agentpa
 	for i, d := range deltas {
 		rows[i] = []any{d.ID, d.DebitsPending, d.DebitsPosted, d.CreditsPending, d.CreditsPosted}
 	}
-	p, err := jsonParam(rows)
-	if err != nil {
-		return err
-	}
-	n, err := e.exec(ctx, tx, `UPDATE accounts SET
-		debits_pending = debits_pending + d.dp, debits_posted = debits_posted + d.dpo,
-		credits_pending = credits_pending + d.cp, credits_posted = credits_posted + d.cpo
-		FROM (SELECT value->>0 AS id, value->>1 AS dp, value->>2 AS dpo, value->>3 AS cp, value->>4 AS cpo
-			FROM json_each($1)) AS d
-		WHERE accounts.id = d.id`, p)
+	n, err := chunked(ctx, tx, rows, func(values string) string {
+		return `UPDATE accounts SET
+		debits_pending = debits_pending + d.column2, debits_posted = debits_posted + d.column3,
+		credits_pending = credits_pending + d.column4, credits_posted = credits_posted + d.column5
+		FROM (VALUES ` + values + `) AS d WHERE accounts.id = d.column1`
+	})
 	if err != nil {
 		return err
 	}
@@ -154,14 +143,7 @@ func (e *Engine) InsertTransfers(ctx context.Context, tx *sql.Tx, transfers []*a
 	for i, t := range transfers {
 		rows[i] = store.TransferValues(t)
 	}
-	p, err := jsonParam(rows)
-	if err != nil {
-		return 0, err
-	}
-	return e.exec(ctx, tx, `INSERT INTO transfers (`+store.TransferColumns+`)
-		SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6,
-			value->>7, value->>8, value->>9, value->>10, value->>11, value->>12, value->>13
-		FROM json_each($1) WHERE true ON CONFLICT (id) DO NOTHING`, p)
+	return insertValues(ctx, tx, "transfers", store.TransferColumns, rows)
 }
 
 // UpdatePendingStatus implements store.Engine.
@@ -170,12 +152,9 @@ func (e *Engine) UpdatePendingStatus(ctx context.Context, tx *sql.Tx, transfers 
 	for i, t := range transfers {
 		rows[i] = []any{t.ID, string(t.PendingStatus)}
 	}
-	p, err := jsonParam(rows)
-	if err != nil {
-		return err
-	}
-	n, err := e.exec(ctx, tx, `UPDATE transfers SET pending_status = d.status
-		FROM (SELECT value->>0 AS id, value->>1 AS status FROM json_each($1)) AS d WHERE transfers.id = d.id`, p)
+	n, err := chunked(ctx, tx, rows, func(values string) string {
+		return `UPDATE transfers SET pending_status = d.column2 FROM (VALUES ` + values + `) AS d WHERE transfers.id = d.column1`
+	})
 	if err != nil {
 		return err
 	}
@@ -207,32 +186,59 @@ func (e *Engine) ExistingKeys(ctx context.Context, tx *sql.Tx, table *store.Tabl
 	return out, rows.Err()
 }
 
-// InsertRows implements store.Engine. Bytes travel as hex in the JSON.
+// InsertRows implements store.Engine.
 func (e *Engine) InsertRows(ctx context.Context, tx *sql.Tx, table *store.Table, rows [][]any) (int, error) {
-	enc := make([][]any, len(rows))
-	for i, r := range rows {
-		enc[i] = make([]any, len(r))
-		for j, v := range r {
-			if table.Types[j] == store.Bytes {
-				v = hex.EncodeToString(v.([]byte))
-			}
-			enc[i][j] = v
-		}
-	}
-	p, err := jsonParam(enc)
-	if err != nil {
-		return 0, err
-	}
-	sel := make([]string, len(table.Columns))
-	for j := range table.Columns {
-		sel[j] = fmt.Sprintf("value->>%d", j)
-		if table.Types[j] == store.Bytes {
-			sel[j] = "unhex(" + sel[j] + ")"
-		}
-	}
-	return e.exec(ctx, tx, `INSERT INTO `+table.Name+` (`+strings.Join(table.Columns, ", ")+`)
-		SELECT `+strings.Join(sel, ", ")+` FROM json_each($1) WHERE true ON CONFLICT DO NOTHING`, p)
+	return insertValues(ctx, tx, table.Name, strings.Join(table.Columns, ", "), rows)
 }
 
 // Fold implements store.Engine: SQLite writes no deltas.
 func (e *Engine) Fold(context.Context, *sql.DB) (int, error) { return 0, nil }
+
+// variablesMax stays below SQLite's limit on bound variables (32,766).
+const variablesMax = 32000
+
+// insertValues inserts rows with multi-row VALUES statements, ignoring rows
+// whose key exists, and returns how many it inserted.
+func insertValues(ctx context.Context, tx *sql.Tx, table, columns string, rows [][]any) (int, error) {
+	return chunked(ctx, tx, rows, func(values string) string {
+		return `INSERT INTO ` + table + ` (` + columns + `) VALUES ` + values + ` ON CONFLICT DO NOTHING`
+	})
+}
+
+// chunked runs the statement build makes for as many rows as fit in SQLite's
+// variable limit at a time, and returns the rows affected in all.
+func chunked(ctx context.Context, tx *sql.Tx, rows [][]any, build func(values string) string) (int, error) {
+	if len(rows) == 0 {
+		return 0, nil
+	}
+	width := len(rows[0])
+	per := variablesMax / width
+	total := 0
+	for start := 0; start < len(rows); start += per {
+		chunk := rows[start:min(start+per, len(rows))]
+		args := make([]any, 0, len(chunk)*width)
+		for _, r := range chunk {
+			args = append(args, r...)
+		}
+		n, err := exec(ctx, tx, build(placeholders(len(chunk), width)), args...)
+		if err != nil {
+			return total, err
+		}
+		total += n
+	}
+	return total, nil
+}
+
+// placeholders returns "(?,?),(?,?)" for n rows of width columns.
+func placeholders(n, width int) string {
+	row := "(?" + strings.Repeat(",?", width-1) + ")"
+	var b strings.Builder
+	b.Grow(n * (len(row) + 1))
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(row)
+	}
+	return b.String()
+}

@@ -1,0 +1,67 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/agentpay/agentpay/load"
+)
+
+func loadCommand(ctx context.Context, args []string) error {
+	if len(args) == 0 || args[0] != "ledger" {
+		return fmt.Errorf("usage: agentpay load ledger [flags]; see agentpay load ledger --help")
+	}
+	fs := newFlagSet("load ledger")
+	dbURL := fs.String("db", "", "drive this database in process (default: a new SQLite file in a temporary directory)")
+	target := fs.String("target", "", "drive a running server over HTTP at this base URL instead, e.g. http://127.0.0.1:8080")
+	token := fs.String("token", os.Getenv("AGENTPAY_ADMIN_TOKEN"), "operator token for --target (AGENTPAY_ADMIN_TOKEN)")
+	var cfg load.Config
+	fs.IntVar(&cfg.Accounts, "accounts", 1000, "funded wallets")
+	fs.IntVar(&cfg.Merchants, "merchants", 50, "merchants paid")
+	fs.IntVar(&cfg.Transfers, "transfers", 100000, "transfers to submit")
+	fs.IntVar(&cfg.Concurrency, "concurrency", 512, "transfers in flight at once")
+	fs.Float64Var(&cfg.HotRatio, "hot-ratio", 0.1, "share of transfers paying one hot merchant")
+	fs.StringVar(&cfg.Asset, "asset", "USD", "asset of the accounts")
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	var driver load.Driver
+	switch {
+	case *target != "" && *dbURL != "":
+		return fmt.Errorf("give --db or --target, not both")
+	case *target != "":
+		if *token == "" {
+			return fmt.Errorf("--target needs the operator token: --token or AGENTPAY_ADMIN_TOKEN")
+		}
+		driver = load.NewHTTPDriver(*target, *token, cfg.Concurrency)
+	default:
+		url := *dbURL
+		if url == "" {
+			dir, err := os.MkdirTemp("", "agentpay-load-")
+			if err != nil {
+				return err
+			}
+			defer os.RemoveAll(dir)
+			url = "sqlite:" + dir + "/load.db"
+		}
+		db, err := openDB(ctx, url, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})), nil)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		driver = load.StoreDriver{DB: db}
+	}
+	r, err := load.Run(ctx, driver, cfg)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return json.NewEncoder(os.Stdout).Encode(r)
+	}
+	fmt.Println(r)
+	return nil
+}

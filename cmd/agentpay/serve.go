@@ -1,0 +1,119 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/agentpay/agentpay"
+	"github.com/agentpay/agentpay/httpapi"
+	"github.com/agentpay/agentpay/store"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// shutdownTimeout bounds how long in-flight requests get to finish.
+const shutdownTimeout = 30 * time.Second
+
+func serve(ctx context.Context, args []string) error {
+	fs := newFlagSet("serve")
+	addr := fs.String("addr", env("AGENTPAY_ADDR", "127.0.0.1:8080"), "listen address (AGENTPAY_ADDR)")
+	dbURL := fs.String("db", env("AGENTPAY_DB", defaultDB), "database: sqlite:PATH or postgres://… (AGENTPAY_DB)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	db, err := openDB(ctx, *dbURL, log, reg)
+	if err != nil {
+		return err
+	}
+	tokenHash, err := adminToken(ctx, db, log)
+	if err != nil {
+		db.Close()
+		return err
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		db.Close()
+		return err
+	}
+	api := httpapi.NewServer(db, tokenHash, log, reg)
+	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 90 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
+
+	holder := agentpay.NewID("node")
+	bg, stopBackground := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { db.RunBackground(bg, holder, log) })
+
+	log.Info("agentpay serving", "addr", ln.Addr().String(), "db", redact(*dbURL), "engine", db.Engine.Name(), "node", holder)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err = <-errc:
+	case <-ctx.Done():
+		log.Info("shutting down: finishing in-flight requests")
+		sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+		err = srv.Shutdown(sctx)
+		cancel()
+	}
+	stopBackground()
+	wg.Wait()
+	// Close commits every queued unit before it closes the database.
+	if cerr := db.Close(); cerr != nil && err == nil {
+		err = cerr
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	log.Info("agentpay stopped")
+	return err
+}
+
+// adminToken returns the SHA-256 of the operator's bearer token:
+// AGENTPAY_ADMIN_TOKEN if set; otherwise one generated at the first start,
+// printed once on the terminal and kept only as a hash.
+func adminToken(ctx context.Context, db *store.DB, log *slog.Logger) ([32]byte, error) {
+	if t := os.Getenv("AGENTPAY_ADMIN_TOKEN"); t != "" {
+		if len(t) < 16 {
+			return [32]byte{}, fmt.Errorf("AGENTPAY_ADMIN_TOKEN must be at least 16 characters")
+		}
+		return sha256.Sum256([]byte(t)), nil
+	}
+	var raw [32]byte
+	if _, err := rand.Read(raw[:]); err != nil {
+		return [32]byte{}, err
+	}
+	token := "apt_" + base64.RawURLEncoding.EncodeToString(raw[:])
+	sum := sha256.Sum256([]byte(token))
+	stored, created, err := db.InitSetting(ctx, "admin_token_sha256", hex.EncodeToString(sum[:]))
+	if err != nil {
+		return [32]byte{}, err
+	}
+	if created {
+		// Shown once, on the terminal, never in the logs.
+		fmt.Fprintf(os.Stderr, "\n  Operator token (shown once, keep it safe): %s\n  Use it as: Authorization: Bearer %s\n\n", token, token)
+	} else {
+		log.Info("using the operator token generated at first start; set AGENTPAY_ADMIN_TOKEN to use another")
+	}
+	var out [32]byte
+	b, err := hex.DecodeString(stored)
+	if err != nil || len(b) != 32 {
+		return out, fmt.Errorf("stored operator token hash is corrupt")
+	}
+	copy(out[:], b)
+	return out, nil
+}

@@ -1,0 +1,198 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/agentpay/agentpay"
+	"github.com/agentpay/agentpay/store"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Limits of the API.
+const (
+	// BodyBytesMax bounds a request body; a linked group of 256 transfers
+	// fits many times over.
+	BodyBytesMax = 1 << 20
+	// IdempotencyKeyLengthMax bounds Idempotency-Key.
+	IdempotencyKeyLengthMax = 255
+	// IdempotencyTTL is how long a key is remembered (at least 24 h, DESIGN §4).
+	IdempotencyTTL = 48 * time.Hour
+	// GroupSizeMax bounds the transfers of one linked group.
+	GroupSizeMax = 256
+)
+
+// Server is the HTTP API.
+type Server struct {
+	DB *store.DB
+	// AdminTokenSHA256 is the SHA-256 of the operator's bearer token; only
+	// the hash is kept in memory.
+	AdminTokenSHA256 [32]byte
+	Log              *slog.Logger
+	Registry         *prometheus.Registry
+
+	inflight sync.Map // scoped idempotency key -> struct{}: requests running on this node
+	mux      *http.ServeMux
+	metrics  *httpMetrics
+}
+
+// NewServer builds the routes. adminTokenSHA256 is the SHA-256 of the
+// operator's bearer token.
+func NewServer(db *store.DB, adminTokenSHA256 [32]byte, log *slog.Logger, reg *prometheus.Registry) *Server {
+	s := &Server{DB: db, AdminTokenSHA256: adminTokenSHA256, Log: log, Registry: reg, mux: http.NewServeMux()}
+	s.metrics = newHTTPMetrics(reg)
+	s.routes()
+	return s
+}
+
+func (s *Server) routes() {
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, map[string]string{"status": "ok"}) })
+	s.mux.HandleFunc("GET /readyz", s.ready)
+	if s.Registry != nil {
+		s.mux.Handle("GET /metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
+	}
+	s.mux.Handle("POST /v1/accounts", s.admin(s.idempotent(s.createAccount)))
+	s.mux.Handle("GET /v1/accounts/{id}", s.admin(s.getAccount))
+	s.mux.Handle("GET /v1/accounts/{id}/transfers", s.admin(s.accountTransfers))
+	s.mux.Handle("POST /v1/accounts/{id}/topups", s.admin(s.idempotent(s.topUp)))
+	s.mux.Handle("POST /v1/accounts/{id}/payouts", s.admin(s.idempotent(s.payout)))
+	s.mux.Handle("POST /v1/transfers", s.admin(s.idempotent(s.createTransfers)))
+	s.mux.Handle("GET /v1/transfers/{id}", s.admin(s.getTransfer))
+	s.mux.Handle("GET /v1/ledger/check", s.admin(s.checkLedger))
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, agentpay.Errorf(agentpay.ENOTFOUND, "route_not_found", "no route %s %s", r.Method, r.URL.Path))
+	})
+}
+
+// ServeHTTP adds the request id, the body limit, the request log, metrics
+// and panic recovery around every route.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	id := r.Header.Get("X-Request-Id")
+	if id == "" || len(id) > 128 || !agentpay.ValidID(id) {
+		id = agentpay.NewID("req")
+	}
+	w.Header().Set("X-Request-Id", id)
+	log := s.Log.With("request_id", id)
+	r = r.WithContext(context.WithValue(r.Context(), logKey{}, log))
+	r.Body = http.MaxBytesReader(w, r.Body, BodyBytesMax)
+	rec := &statusRecorder{ResponseWriter: w, status: 200}
+	defer func() {
+		if p := recover(); p != nil {
+			log.Error("panic", "panic", p)
+			if !rec.wrote {
+				s.writeError(rec, r, agentpay.Errorf(agentpay.EINTERNAL, "panic", "%v", p))
+			}
+		}
+		_, pattern := s.mux.Handler(r)
+		elapsed := time.Since(start)
+		s.metrics.observe(pattern, rec.status, elapsed)
+		log.Info("request", "method", r.Method, "path", r.URL.Path, "route", pattern,
+			"status", rec.status, "duration_ms", float64(elapsed.Microseconds())/1000)
+	}()
+	s.mux.ServeHTTP(rec, r)
+}
+
+type logKey struct{}
+
+func (s *Server) log(r *http.Request) *slog.Logger {
+	if l, ok := r.Context().Value(logKey{}).(*slog.Logger); ok {
+		return l
+	}
+	return s.Log
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if !r.wrote {
+		r.status, r.wrote = code, true
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	r.wrote = true
+	return r.ResponseWriter.Write(b)
+}
+
+// admin lets through only requests with the operator's bearer token. The
+// token is compared by hash in constant time, and never logged.
+func (s *Server) admin(next http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		const prefix = "Bearer "
+		h := r.Header.Get("Authorization")
+		if len(h) <= len(prefix) || h[:len(prefix)] != prefix {
+			s.writeError(w, r, agentpay.Errorf(agentpay.EUNAUTHORIZED, "missing_token", "send the operator token as Authorization: Bearer TOKEN"))
+			return
+		}
+		got := sha256.Sum256([]byte(h[len(prefix):]))
+		if subtle.ConstantTimeCompare(got[:], s.AdminTokenSHA256[:]) != 1 {
+			s.writeError(w, r, agentpay.Errorf(agentpay.EUNAUTHORIZED, "invalid_token", "the operator token is not valid"))
+			return
+		}
+		next(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, "admin")))
+	})
+}
+
+type callerKey struct{}
+
+func caller(r *http.Request) string {
+	c, _ := r.Context().Value(callerKey{}).(string)
+	return c
+}
+
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.DB.Ping(ctx); err != nil {
+		s.writeError(w, r, agentpay.Errorf(agentpay.EUNAVAILABLE, "database_unavailable", "the database does not answer"))
+		return
+	}
+	writeJSON(w, 200, map[string]string{"status": "ready"})
+}
+
+type httpMetrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+func newHTTPMetrics(reg *prometheus.Registry) *httpMetrics {
+	m := &httpMetrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "agentpay_http_requests_total",
+			Help: "HTTP requests by route and status."}, []string{"route", "status"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "agentpay_http_request_seconds",
+			Help: "HTTP request latency by route.", Buckets: prometheus.ExponentialBuckets(0.0001, 2, 18)}, []string{"route"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.requests, m.duration)
+	}
+	return m
+}
+
+func (m *httpMetrics) observe(route string, status int, d time.Duration) {
+	m.requests.WithLabelValues(route, strconv.Itoa(status)).Inc()
+	m.duration.WithLabelValues(route).Observe(d.Seconds())
+}
+
+// checkLedger runs ledger.Check over the whole ledger: for operators and the
+// load tool, which ends every run with it.
+func (s *Server) checkLedger(w http.ResponseWriter, r *http.Request) {
+	if err := s.DB.CheckLedger(r.Context()); err != nil {
+		s.log(r).Error("ledger check failed", "error", err)
+		writeJSON(w, http.StatusOK, map[string]any{"object": "ledger_check", "ok": false, "error": err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"object": "ledger_check", "ok": true})
+}

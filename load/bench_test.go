@@ -1,0 +1,66 @@
+package load_test
+
+import (
+	"context"
+	"os"
+	"testing"
+
+	"github.com/agentpay/agentpay/load"
+	"github.com/agentpay/agentpay/store"
+	"github.com/agentpay/agentpay/store/postgres"
+	"github.com/agentpay/agentpay/store/sqlite"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+)
+
+// BenchmarkLedger measures durable single-transfer units through the
+// committer: 1,000 wallets paying 50 merchants, 10% to one hot merchant,
+// 512 in flight. b.N is the number of transfers.
+func BenchmarkLedger(b *testing.B) {
+	b.Run("sqlite", func(b *testing.B) {
+		db, err := sqlite.Open(context.Background(), b.TempDir()+"/bench.db", sqlite.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer db.Close()
+		benchLedger(b, db)
+	})
+	b.Run("postgres", func(b *testing.B) {
+		url := os.Getenv("AGENTPAY_TEST_POSTGRES_URL")
+		if url == "" {
+			b.Skip("AGENTPAY_TEST_POSTGRES_URL not set")
+		}
+		db, err := postgres.Open(context.Background(), url, postgres.Options{Schema: "bench_ledger"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer func() {
+			db.Close()
+			dropSchema(b, url, "bench_ledger")
+		}()
+		benchLedger(b, db)
+	})
+}
+
+func benchLedger(b *testing.B, db *store.DB) {
+	b.ResetTimer()
+	r, err := load.Run(context.Background(), load.StoreDriver{DB: db}, load.Config{
+		Accounts: 1000, Merchants: 50, Transfers: max(b.N, 1000), Concurrency: 512, HotRatio: 0.1, Asset: "USD"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(r.TransfersPerSecond, "transfers/s")
+	b.ReportMetric(r.P99ms, "p99_ms")
+}
+
+func dropSchema(b *testing.B, url, schema string) {
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	db := stdlib.OpenDB(*cfg)
+	defer db.Close()
+	if _, err := db.Exec(`DROP SCHEMA IF EXISTS ` + pgx.Identifier{schema}.Sanitize() + ` CASCADE`); err != nil {
+		b.Fatal(err)
+	}
+}
