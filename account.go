@@ -97,6 +97,10 @@ type Account struct {
 	CreditsPending int64
 	CreditsPosted  int64
 	CreatedAt      int64 // microseconds since the Unix epoch, UTC
+
+	// Num is the account's number inside the database, set by stores that
+	// index transfers by a compact integer rather than by ID; 0 otherwise.
+	Num int64
 }
 
 // Balance returns credits_posted - debits_posted: what the account holds now,

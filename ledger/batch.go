@@ -152,7 +152,11 @@ func (b *Batch) ApplyGroup(group []agentpay.Transfer) ([]agentpay.Transfer, erro
 
 func (b *Batch) isKnown(id string) bool { _, ok := b.transfers[id]; return ok }
 
+// record stores a rejection beside the transfers. It takes a timestamp from
+// the transfers' sequence, unique like theirs.
 func (b *Batch) record(t *agentpay.Transfer) {
+	b.lastTimestamp = max(b.Now, b.lastTimestamp+1)
+	t.Timestamp = b.lastTimestamp
 	b.transfers[t.ID] = t
 	b.created = append(b.created, t)
 }

@@ -25,6 +25,9 @@ const (
 	QueueLengthMax = 16384
 	// retriesMax bounds retries of a batch after transient conflicts.
 	retriesMax = 8
+	// CachedAccountsMax bounds the account cache; past it the cache starts
+	// over.
+	CachedAccountsMax = 1 << 20
 )
 
 // ErrClosed is returned by Submit after Close.
@@ -47,7 +50,12 @@ type Committer struct {
 	stopped chan struct{}
 
 	lastTimestamp int64 // owned by the committer goroutine
+	timestampRead bool  // lastTimestamp was read from the database
 	flags         map[string]agentpay.AccountFlags
+	// accounts caches committed account states when the engine has one
+	// writer: nothing but this committer changes them, so the cache is exact
+	// and a batch need not read the accounts it touches.
+	accounts map[string]agentpay.Account
 }
 
 // NewCommitter starts a committer writing to db.
@@ -57,6 +65,9 @@ func NewCommitter(db *sql.DB, engine Engine, bus *Bus, log *slog.Logger, stats *
 		queue:   make(chan *Unit, QueueLengthMax),
 		stopped: make(chan struct{}),
 		flags:   map[string]agentpay.AccountFlags{},
+	}
+	if !engine.Locking() {
+		c.accounts = map[string]agentpay.Account{}
 	}
 	go c.run()
 	return c
@@ -127,7 +138,10 @@ func (c *Committer) commit(units []*Unit) {
 	var err error
 	for attempt := 0; attempt < retriesMax; attempt++ {
 		var results []Result
-		results, err = c.try(units)
+		// With one writer, the first attempt does not look up the batch's
+		// transfer ids: an id that exists makes the insert come up short
+		// (errRace), and the retry looks them up.
+		results, err = c.try(units, attempt == 0 && !c.engine.Locking())
 		if err == nil {
 			for i, u := range units {
 				u.result = results[i]
@@ -175,7 +189,7 @@ func (c *Committer) wake(units []*Unit) {
 var errRace = errors.New("store: another writer inserted the same id")
 
 // try runs one transaction for the batch and returns each unit's result.
-func (c *Committer) try(units []*Unit) (results []Result, err error) {
+func (c *Committer) try(units []*Unit, optimistic bool) (results []Result, err error) {
 	ctx := context.Background()
 	tx, err := c.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -190,7 +204,15 @@ func (c *Committer) try(units []*Unit) (results []Result, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("clock: %w", err)
 	}
-	p, err := c.load(ctx, tx, units, now)
+	if !c.timestampRead {
+		// Timestamps continue from the stored ones even if the clock went
+		// back across a restart.
+		if c.lastTimestamp, err = c.engine.LastTimestamp(ctx, tx); err != nil {
+			return nil, fmt.Errorf("last timestamp: %w", err)
+		}
+		c.timestampRead = true
+	}
+	p, err := c.load(ctx, tx, units, now, optimistic)
 	if err != nil {
 		return nil, err
 	}
@@ -214,26 +236,55 @@ func (c *Committer) try(units []*Unit) (results []Result, err error) {
 	for _, a := range p.created {
 		c.flags[a.ID] = a.Flags
 	}
+	c.cacheAccounts(p, changes)
 	return results, nil
+}
+
+// cacheAccounts keeps the committed states of the accounts a batch loaded,
+// created or changed.
+func (c *Committer) cacheAccounts(p *plan, changes ledger.Changes) {
+	if c.accounts == nil {
+		return
+	}
+	if len(c.accounts) > CachedAccountsMax {
+		c.accounts = map[string]agentpay.Account{}
+	}
+	for _, id := range p.loadedAccounts {
+		if a, ok := p.batch.Account(id); ok {
+			c.accounts[id] = a
+		}
+	}
+	for _, a := range p.created {
+		a.Num = p.nums[a.ID]
+		c.accounts[a.ID] = a
+	}
+	for _, ch := range changes.Accounts {
+		a := ch.Account
+		a.Num = p.nums[a.ID]
+		c.accounts[a.ID] = a
+	}
 }
 
 // plan is one attempt at a batch: what was loaded and what the units did.
 type plan struct {
-	batch       *ledger.Batch
-	existing    map[string]map[string]bool // table name -> keys that exist
-	replays     map[string]*IdempotencyRecord
-	created     []agentpay.Account
-	rows        map[*Table][][]any
-	idempotency []IdempotencyRecord
+	batch          *ledger.Batch
+	existing       map[string]map[string]bool // table name -> keys that exist
+	replays        map[string]*IdempotencyRecord
+	created        []agentpay.Account
+	nums           map[string]int64 // account id -> Num, of every account loaded or created
+	loadedAccounts []string         // ids of the accounts read from the database
+	rows           map[*Table][][]any
+	idempotency    []IdempotencyRecord
 }
 
 // load reads, in a few queries, everything the batch's units refer to.
-func (c *Committer) load(ctx context.Context, tx *sql.Tx, units []*Unit, now int64) (*plan, error) {
+func (c *Committer) load(ctx context.Context, tx *sql.Tx, units []*Unit, now int64, optimistic bool) (*plan, error) {
 	p := &plan{
 		batch:    ledger.NewBatch(now, c.lastTimestamp),
 		existing: map[string]map[string]bool{},
 		replays:  map[string]*IdempotencyRecord{},
 		rows:     map[*Table][][]any{},
+		nums:     map[string]int64{},
 	}
 	transferIDs := set{}
 	pendingIDs := set{}
@@ -280,7 +331,11 @@ func (c *Committer) load(ctx context.Context, tx *sql.Tx, units []*Unit, now int
 		}
 	}
 	delete(accountIDs, "")
-	transfers, err := c.engine.LoadTransfers(ctx, tx, union(transferIDs, pendingIDs).list(), pendingIDs.list())
+	toLoad := pendingIDs
+	if !optimistic {
+		toLoad = union(transferIDs, pendingIDs)
+	}
+	transfers, err := c.engine.LoadTransfers(ctx, tx, toLoad.list(), pendingIDs.list())
 	if err != nil {
 		return nil, fmt.Errorf("load transfers: %w", err)
 	}
@@ -294,6 +349,15 @@ func (c *Committer) load(ctx context.Context, tx *sql.Tx, units []*Unit, now int
 	if !c.engine.Locking() {
 		lock = set{}
 	}
+	if c.accounts != nil {
+		for id := range accountIDs {
+			if a, ok := c.accounts[id]; ok {
+				p.batch.AddAccount(a)
+				p.nums[id] = a.Num
+				delete(accountIDs, id)
+			}
+		}
+	}
 	accounts, err := c.engine.LoadAccounts(ctx, tx, accountIDs.list(), lock.list())
 	if err != nil {
 		return nil, fmt.Errorf("load accounts: %w", err)
@@ -301,6 +365,8 @@ func (c *Committer) load(ctx context.Context, tx *sql.Tx, units []*Unit, now int
 	for _, a := range accounts {
 		p.batch.AddAccount(a)
 		c.flags[a.ID] = a.Flags
+		p.nums[a.ID] = a.Num
+		p.loadedAccounts = append(p.loadedAccounts, a.ID)
 	}
 	for table, ks := range keys {
 		found, err := c.engine.ExistingKeys(ctx, tx, table, ks.list())
@@ -403,16 +469,19 @@ func (p *plan) applyEffects(u *Unit) Result {
 // write writes the plan with bulk statements.
 func (c *Committer) write(ctx context.Context, tx *sql.Tx, p *plan, ch ledger.Changes, units []*Unit, results []Result) error {
 	if len(p.created) > 0 {
-		n, err := c.engine.InsertAccounts(ctx, tx, p.created)
+		nums, err := c.engine.InsertAccounts(ctx, tx, p.created)
 		if err != nil {
 			return fmt.Errorf("insert accounts: %w", err)
 		}
-		if n != len(p.created) {
+		if len(nums) != len(p.created) {
 			return errRace
+		}
+		for id, num := range nums {
+			p.nums[id] = num
 		}
 	}
 	if len(ch.Transfers) > 0 {
-		n, err := c.engine.InsertTransfers(ctx, tx, ch.Transfers)
+		n, err := c.engine.InsertTransfers(ctx, tx, ch.Transfers, p.nums)
 		if err != nil {
 			return fmt.Errorf("insert transfers: %w", err)
 		}

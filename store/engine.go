@@ -28,17 +28,26 @@ type Engine interface {
 	// Locking reports whether the engine has several writers, so that
 	// accounts must be locked and credit-only changes written as deltas.
 	Locking() bool
-	// InsertAccounts inserts new accounts; it returns how many were inserted
-	// (fewer than given means another writer took an id first).
-	InsertAccounts(ctx context.Context, tx *sql.Tx, accounts []agentpay.Account) (int, error)
+	// InsertAccounts inserts new accounts and returns the Num of each
+	// inserted, by id (fewer than given means another writer took an id
+	// first).
+	InsertAccounts(ctx context.Context, tx *sql.Tx, accounts []agentpay.Account) (map[string]int64, error)
 	// AddToAccounts adds each delta's four balance fields to its account row.
 	AddToAccounts(ctx context.Context, tx *sql.Tx, deltas []agentpay.Account) error
 	// InsertAccountDeltas records deltas beside their account rows, for
 	// accounts that were not locked. Only called when Locking is true.
 	InsertAccountDeltas(ctx context.Context, tx *sql.Tx, deltas []agentpay.Account) error
 	// InsertTransfers inserts transfers (rejections included), ignoring ids
-	// that exist; it returns how many were inserted.
-	InsertTransfers(ctx context.Context, tx *sql.Tx, transfers []*agentpay.Transfer) (int, error)
+	// that exist; it returns how many were inserted. nums maps account ids
+	// to their Num, for engines that index by it.
+	InsertTransfers(ctx context.Context, tx *sql.Tx, transfers []*agentpay.Transfer, nums map[string]int64) (int, error)
+	// LastTimestamp returns the greatest transfer timestamp stored, for
+	// engines whose timestamps must be unique (0 for the others).
+	LastTimestamp(ctx context.Context, tx *sql.Tx) (int64, error)
+	// HistoryFilter returns the SQL condition selecting the transfers whose
+	// debit (side "debit") or credit ("credit") account has the id in
+	// parameter $1.
+	HistoryFilter(side string) string
 	// UpdatePendingStatus writes the pending status of stored transfers.
 	UpdatePendingStatus(ctx context.Context, tx *sql.Tx, transfers []*agentpay.Transfer) error
 	// ExistingKeys returns which of keys are already in the table.

@@ -175,13 +175,13 @@ func (db *DB) AccountTransfers(ctx context.Context, accountID string, after *Cur
 		ts, id = after.Timestamp, after.ID
 	}
 	// Two index range scans, one per side, merged: a transfer never has the
-	// same account on both sides.
-	q := `SELECT ` + TransferColumns + ` FROM (
-		SELECT ` + TransferColumns + ` FROM transfers WHERE debit_account_id = $1 AND result = ''
-			AND (timestamp < $2 OR (timestamp = $2 AND id < $3)) ORDER BY timestamp DESC, id DESC LIMIT $4) dr
-	UNION ALL SELECT ` + TransferColumns + ` FROM (
-		SELECT ` + TransferColumns + ` FROM transfers WHERE credit_account_id = $1 AND result = ''
-			AND (timestamp < $2 OR (timestamp = $2 AND id < $3)) ORDER BY timestamp DESC, id DESC LIMIT $4) cr
+	// same account on both sides. "timestamp <= $2" lets each scan seek to
+	// the cursor; the rest breaks ties between equal timestamps.
+	side := func(name string) string {
+		return `SELECT ` + TransferColumns + ` FROM transfers WHERE ` + db.Engine.HistoryFilter(name) + ` AND result = ''
+			AND timestamp <= $2 AND (timestamp < $2 OR id < $3) ORDER BY timestamp DESC, id DESC LIMIT $4`
+	}
+	q := `SELECT * FROM (` + side("debit") + `) dr UNION ALL SELECT * FROM (` + side("credit") + `) cr
 	ORDER BY timestamp DESC, id DESC LIMIT $4`
 	if after == nil {
 		id = "\U0010FFFF"

@@ -101,18 +101,39 @@ func exec(ctx context.Context, tx *sql.Tx, q string, args ...any) (int, error) {
 	return int(n), err
 }
 
-// InsertAccounts implements store.Engine.
-func (e *Engine) InsertAccounts(ctx context.Context, tx *sql.Tx, accounts []agentpay.Account) (int, error) {
+// InsertAccounts implements store.Engine. PostgreSQL indexes by id, so Num
+// stays 0.
+func (e *Engine) InsertAccounts(ctx context.Context, tx *sql.Tx, accounts []agentpay.Account) (map[string]int64, error) {
 	n := len(accounts)
 	id, kind, asset, owner := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	flags, created := make([]int64, n), make([]int64, n)
 	for i, a := range accounts {
 		id[i], kind[i], asset[i], owner[i], flags[i], created[i] = a.ID, string(a.Kind), a.Asset, a.OwnerID, int64(a.Flags), a.CreatedAt
 	}
-	return exec(ctx, tx, `INSERT INTO accounts (id, kind, asset, owner_id, flags, created_at)
+	rows, err := tx.QueryContext(ctx, `INSERT INTO accounts (id, kind, asset, owner_id, flags, created_at)
 		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::bigint[])
-		ON CONFLICT (id) DO NOTHING`, id, kind, asset, owner, flags, created)
+		ON CONFLICT (id) DO NOTHING RETURNING id`, id, kind, asset, owner, flags, created)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	nums := map[string]int64{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		nums[id] = 0
+	}
+	return nums, rows.Err()
 }
+
+// LastTimestamp implements store.Engine: timestamps need not be unique
+// across nodes, so nothing is read.
+func (e *Engine) LastTimestamp(context.Context, *sql.Tx) (int64, error) { return 0, nil }
+
+// HistoryFilter implements store.Engine.
+func (e *Engine) HistoryFilter(side string) string { return side + "_account_id = $1" }
 
 func deltaArrays(deltas []agentpay.Account) (id []string, dp, dpo, cp, cpo []int64) {
 	n := len(deltas)
@@ -149,7 +170,7 @@ func (e *Engine) InsertAccountDeltas(ctx context.Context, tx *sql.Tx, deltas []a
 }
 
 // InsertTransfers implements store.Engine.
-func (e *Engine) InsertTransfers(ctx context.Context, tx *sql.Tx, transfers []*agentpay.Transfer) (int, error) {
+func (e *Engine) InsertTransfers(ctx context.Context, tx *sql.Tx, transfers []*agentpay.Transfer, _ map[string]int64) (int, error) {
 	n := len(transfers)
 	cols := make([][]string, 9) // id, debit, credit, asset, pending_id, reference, code, pending_status, result
 	ints := make([][]int64, 5)  // amount, flags, timeout, timestamp, expires_at

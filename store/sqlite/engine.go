@@ -11,10 +11,72 @@ import (
 	"github.com/agentpay/agentpay/store"
 )
 
-// Engine implements store.Engine for SQLite. Id lists and bulk rows travel
-// as one JSON parameter read with json_each: one statement per step of a
-// batch, whatever its size, and no limit on bound variables to mind.
-type Engine struct{}
+// Engine implements store.Engine for SQLite. Id lists travel as one JSON
+// parameter read with json_each; bulk rows as multi-row VALUES statements of
+// a few fixed sizes, prepared once when the database opens, so that a batch
+// spends no time parsing SQL.
+type Engine struct {
+	stmts map[string]*sql.Stmt // read-only after prepare
+}
+
+// chunkSizes are the row counts of the prepared bulk statements; a batch's
+// rows are cut greedily into chunks of these sizes.
+var chunkSizes = []int{256, 64, 16, 4, 1}
+
+// bulkStatements lists the bulk statements the committer runs, by the
+// function that builds one for a VALUES list, and the width of a row.
+func bulkStatements() []struct {
+	build func(string) string
+	width int
+} {
+	return []struct {
+		build func(string) string
+		width int
+	}{
+		{insertTransfers, transferWidth},
+		{updateAccounts, 5},
+		{updatePending, 2},
+		{insertInto(idempotencyName, idempotencyColumns), 6},
+	}
+}
+
+// prepare prepares the bulk statements on the writer. It runs before the
+// committer starts: while a transaction holds the one writer connection,
+// preparing on the pool would wait for it forever.
+func (e *Engine) prepare(ctx context.Context, writer *sql.DB) error {
+	e.stmts = map[string]*sql.Stmt{}
+	for _, b := range bulkStatements() {
+		for _, n := range chunkSizes {
+			q := b.build(placeholders(n, b.width))
+			s, err := writer.PrepareContext(ctx, q)
+			if err != nil {
+				return fmt.Errorf("sqlite: prepare: %w", err)
+			}
+			e.stmts[q] = s
+		}
+	}
+	return nil
+}
+
+func (e *Engine) close() error {
+	for _, s := range e.stmts {
+		s.Close()
+	}
+	return nil
+}
+
+// run executes query in tx, through its prepared statement if it has one.
+func (e *Engine) run(ctx context.Context, tx *sql.Tx, query string, args ...any) (int, error) {
+	if s, ok := e.stmts[query]; ok {
+		res, err := tx.StmtContext(ctx, s).ExecContext(ctx, args...)
+		if err != nil {
+			return 0, err
+		}
+		n, err := res.RowsAffected()
+		return int(n), err
+	}
+	return exec(ctx, tx, query, args...)
+}
 
 // Name implements store.Engine.
 func (e *Engine) Name() string { return "sqlite" }
@@ -85,7 +147,7 @@ func (e *Engine) LoadAccounts(ctx context.Context, tx *sql.Tx, ids, _ []string) 
 	}
 	// No deltas are ever written on SQLite, so the join is skipped.
 	rows, err := tx.QueryContext(ctx, `SELECT id, kind, asset, flags, owner_id, created_at,
-		debits_pending, debits_posted, credits_pending, credits_posted
+		debits_pending, debits_posted, credits_pending, credits_posted, num
 		FROM accounts WHERE id IN (SELECT value FROM json_each($1))`, p)
 	if err != nil {
 		return nil, err
@@ -93,22 +155,58 @@ func (e *Engine) LoadAccounts(ctx context.Context, tx *sql.Tx, ids, _ []string) 
 	defer rows.Close()
 	var out []agentpay.Account
 	for rows.Next() {
-		a, err := store.ScanAccount(rows)
+		var num int64
+		a, err := store.ScanAccount(withNum{rows, &num})
 		if err != nil {
 			return nil, err
 		}
+		a.Num = num
 		out = append(out, a)
 	}
 	return out, rows.Err()
 }
 
 // InsertAccounts implements store.Engine.
-func (e *Engine) InsertAccounts(ctx context.Context, tx *sql.Tx, accounts []agentpay.Account) (int, error) {
-	rows := make([][]any, len(accounts))
-	for i, a := range accounts {
-		rows[i] = []any{a.ID, string(a.Kind), a.Asset, int64(a.Flags), a.OwnerID, a.CreatedAt}
+func (e *Engine) InsertAccounts(ctx context.Context, tx *sql.Tx, accounts []agentpay.Account) (map[string]int64, error) {
+	nums := make(map[string]int64, len(accounts))
+	for start := 0; start < len(accounts); start += variablesMax / 6 {
+		chunk := accounts[start:min(start+variablesMax/6, len(accounts))]
+		args := make([]any, 0, 6*len(chunk))
+		for _, a := range chunk {
+			args = append(args, a.ID, string(a.Kind), a.Asset, int64(a.Flags), a.OwnerID, a.CreatedAt)
+		}
+		rows, err := tx.QueryContext(ctx, `INSERT INTO accounts (id, kind, asset, flags, owner_id, created_at)
+			VALUES `+placeholders(len(chunk), 6)+` ON CONFLICT DO NOTHING RETURNING id, num`, args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var id string
+			var num int64
+			if err := rows.Scan(&id, &num); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			nums[id] = num
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
 	}
-	return insertValues(ctx, tx, "accounts", "id, kind, asset, flags, owner_id, created_at", rows)
+	return nums, nil
+}
+
+// LastTimestamp implements store.Engine: the timestamp is the row id.
+func (e *Engine) LastTimestamp(ctx context.Context, tx *sql.Tx) (int64, error) {
+	var ts int64
+	err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(timestamp), 0) FROM transfers`).Scan(&ts)
+	return ts, err
+}
+
+// HistoryFilter implements store.Engine: history is indexed by account Num.
+func (e *Engine) HistoryFilter(side string) string {
+	return side + "_num = (SELECT num FROM accounts WHERE id = $1)"
 }
 
 // AddToAccounts implements store.Engine.
@@ -117,12 +215,7 @@ func (e *Engine) AddToAccounts(ctx context.Context, tx *sql.Tx, deltas []agentpa
 	for i, d := range deltas {
 		rows[i] = []any{d.ID, d.DebitsPending, d.DebitsPosted, d.CreditsPending, d.CreditsPosted}
 	}
-	n, err := chunked(ctx, tx, rows, func(values string) string {
-		return `UPDATE accounts SET
-		debits_pending = debits_pending + d.column2, debits_posted = debits_posted + d.column3,
-		credits_pending = credits_pending + d.column4, credits_posted = credits_posted + d.column5
-		FROM (VALUES ` + values + `) AS d WHERE accounts.id = d.column1`
-	})
+	n, err := e.chunked(ctx, tx, rows, updateAccounts)
 	if err != nil {
 		return err
 	}
@@ -138,12 +231,12 @@ func (e *Engine) InsertAccountDeltas(context.Context, *sql.Tx, []agentpay.Accoun
 }
 
 // InsertTransfers implements store.Engine.
-func (e *Engine) InsertTransfers(ctx context.Context, tx *sql.Tx, transfers []*agentpay.Transfer) (int, error) {
+func (e *Engine) InsertTransfers(ctx context.Context, tx *sql.Tx, transfers []*agentpay.Transfer, nums map[string]int64) (int, error) {
 	rows := make([][]any, len(transfers))
 	for i, t := range transfers {
-		rows[i] = store.TransferValues(t)
+		rows[i] = append(store.TransferValues(t), nums[t.DebitAccountID], nums[t.CreditAccountID])
 	}
-	return insertValues(ctx, tx, "transfers", store.TransferColumns, rows)
+	return e.chunked(ctx, tx, rows, insertTransfers)
 }
 
 // UpdatePendingStatus implements store.Engine.
@@ -152,9 +245,7 @@ func (e *Engine) UpdatePendingStatus(ctx context.Context, tx *sql.Tx, transfers 
 	for i, t := range transfers {
 		rows[i] = []any{t.ID, string(t.PendingStatus)}
 	}
-	n, err := chunked(ctx, tx, rows, func(values string) string {
-		return `UPDATE transfers SET pending_status = d.column2 FROM (VALUES ` + values + `) AS d WHERE transfers.id = d.column1`
-	})
+	n, err := e.chunked(ctx, tx, rows, updatePending)
 	if err != nil {
 		return err
 	}
@@ -188,7 +279,7 @@ func (e *Engine) ExistingKeys(ctx context.Context, tx *sql.Tx, table *store.Tabl
 
 // InsertRows implements store.Engine.
 func (e *Engine) InsertRows(ctx context.Context, tx *sql.Tx, table *store.Table, rows [][]any) (int, error) {
-	return insertValues(ctx, tx, table.Name, strings.Join(table.Columns, ", "), rows)
+	return e.chunked(ctx, tx, rows, insertInto(table.Name, strings.Join(table.Columns, ", ")))
 }
 
 // Fold implements store.Engine: SQLite writes no deltas.
@@ -197,34 +288,65 @@ func (e *Engine) Fold(context.Context, *sql.DB) (int, error) { return 0, nil }
 // variablesMax stays below SQLite's limit on bound variables (32,766).
 const variablesMax = 32000
 
-// insertValues inserts rows with multi-row VALUES statements, ignoring rows
-// whose key exists, and returns how many it inserted.
-func insertValues(ctx context.Context, tx *sql.Tx, table, columns string, rows [][]any) (int, error) {
-	return chunked(ctx, tx, rows, func(values string) string {
-		return `INSERT INTO ` + table + ` (` + columns + `) VALUES ` + values + ` ON CONFLICT DO NOTHING`
-	})
+const transferWidth = 16 // store.TransferColumns and the two account numbers
+
+func insertTransfers(values string) string {
+	return `INSERT INTO transfers (` + store.TransferColumns + `, debit_num, credit_num) VALUES ` + values + ` ON CONFLICT DO NOTHING`
 }
 
-// chunked runs the statement build makes for as many rows as fit in SQLite's
-// variable limit at a time, and returns the rows affected in all.
-func chunked(ctx context.Context, tx *sql.Tx, rows [][]any, build func(values string) string) (int, error) {
+func updateAccounts(values string) string {
+	return `UPDATE accounts SET
+		debits_pending = debits_pending + d.column2, debits_posted = debits_posted + d.column3,
+		credits_pending = credits_pending + d.column4, credits_posted = credits_posted + d.column5
+		FROM (VALUES ` + values + `) AS d WHERE accounts.id = d.column1`
+}
+
+func updatePending(values string) string {
+	return `UPDATE transfers SET pending_status = d.column2 FROM (VALUES ` + values + `) AS d WHERE transfers.id = d.column1`
+}
+
+// The idempotency table is the one generic table every request writes to,
+// so its insert is prepared too.
+const (
+	idempotencyName    = "idempotency_keys"
+	idempotencyColumns = "id, request_hash, status, body, created_at, expires_at"
+)
+
+// insertInto returns a builder of inserts into table that ignore rows whose
+// key exists.
+func insertInto(table, columns string) func(string) string {
+	return func(values string) string {
+		return `INSERT INTO ` + table + ` (` + columns + `) VALUES ` + values + ` ON CONFLICT DO NOTHING`
+	}
+}
+
+// chunked runs the statement build makes for chunks of rows of the prepared
+// sizes, and returns the rows affected in all.
+func (e *Engine) chunked(ctx context.Context, tx *sql.Tx, rows [][]any, build func(values string) string) (int, error) {
 	if len(rows) == 0 {
 		return 0, nil
 	}
 	width := len(rows[0])
-	per := variablesMax / width
 	total := 0
-	for start := 0; start < len(rows); start += per {
-		chunk := rows[start:min(start+per, len(rows))]
-		args := make([]any, 0, len(chunk)*width)
+	for start := 0; start < len(rows); {
+		n := chunkSizes[len(chunkSizes)-1]
+		for _, size := range chunkSizes {
+			if size <= len(rows)-start && size*width <= variablesMax {
+				n = size
+				break
+			}
+		}
+		chunk := rows[start : start+n]
+		args := make([]any, 0, n*width)
 		for _, r := range chunk {
 			args = append(args, r...)
 		}
-		n, err := exec(ctx, tx, build(placeholders(len(chunk), width)), args...)
+		affected, err := e.run(ctx, tx, build(placeholders(n, width)), args...)
 		if err != nil {
 			return total, err
 		}
-		total += n
+		total += affected
+		start += n
 	}
 	return total, nil
 }
@@ -242,3 +364,11 @@ func placeholders(n, width int) string {
 	}
 	return b.String()
 }
+
+// withNum scans one more column, the account's Num, after ScanAccount's.
+type withNum struct {
+	rows *sql.Rows
+	num  *int64
+}
+
+func (w withNum) Scan(dest ...any) error { return w.rows.Scan(append(dest, w.num)...) }

@@ -60,9 +60,14 @@ func Open(ctx context.Context, path string, opts Options) (*store.DB, error) {
 	reader.SetMaxOpenConns(ReadersMax)
 	reader.SetMaxIdleConns(ReadersMax)
 	e := &Engine{}
+	if err := e.prepare(ctx, writer); err != nil {
+		writer.Close()
+		reader.Close()
+		return nil, err
+	}
 	return store.New(store.Config{
 		Engine: e, Writer: writer, Reader: reader, Bus: opts.Bus, Log: opts.Log, Registry: opts.Registry,
-		Closers: []func() error{reader.Close, writer.Close},
+		Closers: []func() error{e.close, reader.Close, writer.Close},
 	}), nil
 }
 

@@ -1,6 +1,10 @@
 -- +goose Up
+-- Accounts are numbered (num) so that the transfer history indexes hold
+-- small integers, not ids: SQLite inserts into an integer index about twice
+-- as fast as into a text one, and history indexes are most of a transfer's cost.
 CREATE TABLE accounts (
-    id              TEXT PRIMARY KEY,
+    num             INTEGER PRIMARY KEY,
+    id              TEXT NOT NULL UNIQUE,
     kind            TEXT NOT NULL,
     asset           TEXT NOT NULL,
     flags           INTEGER NOT NULL,
@@ -10,7 +14,7 @@ CREATE TABLE accounts (
     credits_pending INTEGER NOT NULL DEFAULT 0,
     credits_posted  INTEGER NOT NULL DEFAULT 0,
     created_at      INTEGER NOT NULL
-) WITHOUT ROWID;
+);
 CREATE INDEX accounts_owner ON accounts (owner_id) WHERE owner_id <> '';
 
 -- Credits to accounts nobody locked, summed on read and folded in later.
@@ -27,10 +31,15 @@ CREATE TABLE account_deltas (
 CREATE INDEX account_deltas_account ON account_deltas (account_id);
 
 -- Transfers and stored rejections (result <> ''), one id space for both.
+-- The timestamp is the row id: the one writer hands out strictly increasing
+-- timestamps, so rows are appended in commit order.
 CREATE TABLE transfers (
-    id                TEXT PRIMARY KEY,
+    timestamp         INTEGER PRIMARY KEY,
+    id                TEXT NOT NULL UNIQUE,
     debit_account_id  TEXT NOT NULL,
     credit_account_id TEXT NOT NULL,
+    debit_num         INTEGER NOT NULL,
+    credit_num        INTEGER NOT NULL,
     amount            INTEGER NOT NULL,
     asset             TEXT NOT NULL,
     flags             INTEGER NOT NULL,
@@ -38,13 +47,12 @@ CREATE TABLE transfers (
     timeout_seconds   INTEGER NOT NULL,
     reference         TEXT NOT NULL,
     code              TEXT NOT NULL,
-    timestamp         INTEGER NOT NULL,
     expires_at        INTEGER NOT NULL,
     pending_status    TEXT NOT NULL,
     result            TEXT NOT NULL
-) WITHOUT ROWID;
-CREATE INDEX transfers_debit ON transfers (debit_account_id, timestamp) WHERE result = '';
-CREATE INDEX transfers_credit ON transfers (credit_account_id, timestamp) WHERE result = '';
+);
+CREATE INDEX transfers_debit ON transfers (debit_num) WHERE result = '';
+CREATE INDEX transfers_credit ON transfers (credit_num) WHERE result = '';
 CREATE INDEX transfers_due ON transfers (expires_at) WHERE pending_status = 'open' AND expires_at > 0;
 
 CREATE TABLE idempotency_keys (
