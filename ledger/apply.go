@@ -259,6 +259,14 @@ func move(t, p *agentpay.Transfer, drp, crp *agentpay.Account) error {
 		return agentpay.Errorf(agentpay.ECONFLICT, "overflow", "transfer would overflow an account's totals")
 	}
 	if err := checkFlags(&dr); err != nil {
+		if err.(*agentpay.Error).Code == "exceeds_credits" {
+			// checkFlags saw the balance with this transfer in it; tell the
+			// client what was available before it, not the shortfall after.
+			e := agentpay.Errorf(agentpay.ECONFLICT, "exceeds_credits",
+				"account %s has %d available; the transfer needs %d", drp.ID, drp.Available(), t.Amount)
+			e.Param = "amount"
+			return e
+		}
 		return err
 	}
 	if err := checkFlags(&cr); err != nil {

@@ -204,6 +204,18 @@ func (c *Committer) try(units []*Unit, optimistic bool) (results []Result, err e
 	if err != nil {
 		return nil, fmt.Errorf("clock: %w", err)
 	}
+	if c.accounts != nil {
+		// Another process on the same SQLite file (a second server, the
+		// load tool) makes the cache stale: start it over.
+		others, err := c.engine.OthersWrote(ctx, tx)
+		if err != nil {
+			return nil, fmt.Errorf("data version: %w", err)
+		}
+		if others {
+			c.accounts = map[string]agentpay.Account{}
+			c.timestampRead = false
+		}
+	}
 	if !c.timestampRead {
 		// Timestamps continue from the stored ones even if the clock went
 		// back across a restart.

@@ -41,6 +41,11 @@ type Engine interface {
 	// that exist; it returns how many were inserted. nums maps account ids
 	// to their Num, for engines that index by it.
 	InsertTransfers(ctx context.Context, tx *sql.Tx, transfers []*agentpay.Transfer, nums map[string]int64) (int, error)
+	// OthersWrote reports whether a connection other than the committer's
+	// has committed since the last call, so state the committer caches (the
+	// accounts, the last timestamp) must be read again. Engines that cache
+	// nothing return false.
+	OthersWrote(ctx context.Context, tx *sql.Tx) (bool, error)
 	// LastTimestamp returns the greatest transfer timestamp stored, for
 	// engines whose timestamps must be unique (0 for the others).
 	LastTimestamp(ctx context.Context, tx *sql.Tx) (int64, error)

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -36,7 +38,10 @@ func (db *DB) Lease(ctx context.Context, name, holder string, ttl time.Duration)
 	}
 	var current string
 	if err := tx.QueryRowContext(ctx, q, name, holder, now).Scan(&current); err != nil {
-		return false, nil // held by another, or being claimed by another right now
+		if errors.Is(err, sql.ErrNoRows) {
+			return false, nil // held by another, or being claimed by another right now
+		}
+		return false, fmt.Errorf("store: lease: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE leases SET holder = $1, expires_at = $2 WHERE name = $3`,
 		holder, now+ttl.Microseconds(), name); err != nil {

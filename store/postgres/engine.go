@@ -128,6 +128,10 @@ func (e *Engine) InsertAccounts(ctx context.Context, tx *sql.Tx, accounts []agen
 	return nums, rows.Err()
 }
 
+// OthersWrote implements store.Engine: the committer caches nothing on
+// PostgreSQL.
+func (e *Engine) OthersWrote(context.Context, *sql.Tx) (bool, error) { return false, nil }
+
 // LastTimestamp implements store.Engine: timestamps need not be unique
 // across nodes, so nothing is read.
 func (e *Engine) LastTimestamp(context.Context, *sql.Tx) (int64, error) { return 0, nil }

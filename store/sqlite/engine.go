@@ -16,7 +16,8 @@ import (
 // a few fixed sizes, prepared once when the database opens, so that a batch
 // spends no time parsing SQL.
 type Engine struct {
-	stmts map[string]*sql.Stmt // read-only after prepare
+	stmts       map[string]*sql.Stmt // read-only after prepare
+	dataVersion int64                // PRAGMA data_version last seen by the committer
 }
 
 // chunkSizes are the row counts of the prepared bulk statements; a batch's
@@ -195,6 +196,19 @@ func (e *Engine) InsertAccounts(ctx context.Context, tx *sql.Tx, accounts []agen
 		}
 	}
 	return nums, nil
+}
+
+// OthersWrote implements store.Engine with PRAGMA data_version, which
+// changes when another connection commits. The batch holds the write lock, so
+// nobody can commit between this check and the batch's own commit.
+func (e *Engine) OthersWrote(ctx context.Context, tx *sql.Tx) (bool, error) {
+	var v int64
+	if err := tx.QueryRowContext(ctx, `PRAGMA data_version`).Scan(&v); err != nil {
+		return false, err
+	}
+	changed := e.dataVersion != 0 && v != e.dataVersion
+	e.dataVersion = v
+	return changed, nil
 }
 
 // LastTimestamp implements store.Engine: the timestamp is the row id.
