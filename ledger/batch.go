@@ -6,6 +6,7 @@ package ledger
 
 import (
 	"fmt"
+	"math/big"
 
 	"github.com/agentpay/agentpay"
 )
@@ -222,7 +223,8 @@ func (b *Batch) Changes() (Changes, error) {
 	for id := range b.pendingChanged {
 		c.Pendings = append(c.Pendings, b.transfers[id])
 	}
-	type sums struct{ posted, pending int64 }
+	// Summed with big integers: int64 sums could wrap and hide an imbalance.
+	type sums struct{ posted, pending big.Int }
 	perAsset := map[string]*sums{}
 	for id, a := range b.accounts {
 		o := b.original[id]
@@ -241,17 +243,19 @@ func (b *Batch) Changes() (Changes, error) {
 			s = &sums{}
 			perAsset[a.Asset] = s
 		}
-		s.posted += d.CreditsPosted - d.DebitsPosted
-		s.pending += d.CreditsPending - d.DebitsPending
+		s.posted.Add(&s.posted, big.NewInt(d.CreditsPosted))
+		s.posted.Sub(&s.posted, big.NewInt(d.DebitsPosted))
+		s.pending.Add(&s.pending, big.NewInt(d.CreditsPending))
+		s.pending.Sub(&s.pending, big.NewInt(d.DebitsPending))
 		if err := checkFlags(a); err != nil {
 			return Changes{}, agentpay.Errorf(agentpay.EINTERNAL, "invariant_broken", "account %s: %v", id, err)
 		}
 		c.Accounts = append(c.Accounts, AccountChange{Account: *a, Delta: d})
 	}
 	for asset, s := range perAsset {
-		if s.posted != 0 || s.pending != 0 {
+		if s.posted.Sign() != 0 || s.pending.Sign() != 0 {
 			return Changes{}, agentpay.Errorf(agentpay.EINTERNAL, "invariant_broken",
-				"batch does not balance in %s: posted %d, pending %d", asset, s.posted, s.pending)
+				"batch does not balance in %s: posted %s, pending %s", asset, &s.posted, &s.pending)
 		}
 	}
 	return c, nil
