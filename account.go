@@ -98,9 +98,11 @@ type Account struct {
 	CreditsPosted  int64
 	CreatedAt      int64 // microseconds since the Unix epoch, UTC
 
-	// Num is the account's number inside the database, set by stores that
-	// index transfers by a compact integer rather than by ID; 0 otherwise.
-	Num int64
+	// Num is the account's number inside the database and HistoryHead the
+	// timestamp of its newest transfer, kept by stores that chain an
+	// account's transfers rather than index them; 0 otherwise.
+	Num         int64
+	HistoryHead int64
 }
 
 // Balance returns credits_posted - debits_posted: what the account holds now,

@@ -252,6 +252,30 @@ func (c *Committer) try(units []*Unit, optimistic bool) (results []Result, err e
 	return results, nil
 }
 
+// chain links each applied transfer to the previous transfer of its debit
+// and of its credit account, in the order they were applied (which is their
+// timestamp order), and records each account's new history head.
+func (p *plan) chain(transfers []*agentpay.Transfer) map[string][2]int64 {
+	p.heads = map[string]int64{}
+	head := func(id string) int64 {
+		if ts, ok := p.heads[id]; ok {
+			return ts
+		}
+		a, _ := p.batch.Account(id)
+		return a.HistoryHead
+	}
+	prev := make(map[string][2]int64, len(transfers))
+	for _, t := range transfers {
+		if t.Result != "" {
+			continue // rejections are not in any account's history
+		}
+		prev[t.ID] = [2]int64{head(t.DebitAccountID), head(t.CreditAccountID)}
+		p.heads[t.DebitAccountID] = t.Timestamp
+		p.heads[t.CreditAccountID] = t.Timestamp
+	}
+	return prev
+}
+
 // cacheAccounts keeps the committed states of the accounts a batch loaded,
 // created or changed.
 func (c *Committer) cacheAccounts(p *plan, changes ledger.Changes) {
@@ -275,6 +299,11 @@ func (c *Committer) cacheAccounts(p *plan, changes ledger.Changes) {
 		a.Num = p.nums[a.ID]
 		c.accounts[a.ID] = a
 	}
+	for id, head := range p.heads {
+		a := c.accounts[id]
+		a.HistoryHead = head
+		c.accounts[id] = a
+	}
 }
 
 // plan is one attempt at a batch: what was loaded and what the units did.
@@ -285,6 +314,7 @@ type plan struct {
 	created        []agentpay.Account
 	nums           map[string]int64 // account id -> Num, of every account loaded or created
 	loadedAccounts []string         // ids of the accounts read from the database
+	heads          map[string]int64 // account id -> its newest transfer, for engines that chain history
 	rows           map[*Table][][]any
 	idempotency    []IdempotencyRecord
 }
@@ -493,7 +523,11 @@ func (c *Committer) write(ctx context.Context, tx *sql.Tx, p *plan, ch ledger.Ch
 		}
 	}
 	if len(ch.Transfers) > 0 {
-		n, err := c.engine.InsertTransfers(ctx, tx, ch.Transfers, p.nums)
+		links := &Links{Nums: p.nums}
+		if c.engine.ChainsHistory() {
+			links.Prev = p.chain(ch.Transfers)
+		}
+		n, err := c.engine.InsertTransfers(ctx, tx, ch.Transfers, links)
 		if err != nil {
 			return fmt.Errorf("insert transfers: %w", err)
 		}
@@ -506,7 +540,7 @@ func (c *Committer) write(ctx context.Context, tx *sql.Tx, p *plan, ch ledger.Ch
 			return fmt.Errorf("update pending: %w", err)
 		}
 	}
-	if err := c.writeAccounts(ctx, tx, ch.Accounts); err != nil {
+	if err := c.writeAccounts(ctx, tx, p, ch.Accounts); err != nil {
 		return err
 	}
 	tables := make([]*Table, 0, len(p.rows))
@@ -553,13 +587,23 @@ func (c *Committer) write(ctx context.Context, tx *sql.Tx, p *plan, ch ledger.Ch
 // writeAccounts writes each changed account once: as a relative update of
 // its row when the account was locked (or the engine has one writer), as a
 // delta row beside it otherwise, so that nobody waits on a hot account.
-func (c *Committer) writeAccounts(ctx context.Context, tx *sql.Tx, changes []ledger.AccountChange) error {
+func (c *Committer) writeAccounts(ctx context.Context, tx *sql.Tx, p *plan, changes []ledger.AccountChange) error {
 	var rows, deltas []agentpay.Account
+	changed := map[string]bool{}
 	for _, a := range changes {
+		changed[a.Account.ID] = true
+		a.Delta.HistoryHead = p.heads[a.Account.ID]
 		if c.engine.Locking() && !needsLock(c.flags[a.Account.ID], a.Delta) {
 			deltas = append(deltas, a.Delta)
 		} else {
 			rows = append(rows, a.Delta)
+		}
+	}
+	// A transfer whose effect on an account cancelled out within the batch
+	// (a hold and its void) still moved the account's history head.
+	for id, head := range p.heads {
+		if !changed[id] {
+			rows = append(rows, agentpay.Account{ID: id, HistoryHead: head})
 		}
 	}
 	if len(rows) > 0 {

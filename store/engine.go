@@ -38,9 +38,12 @@ type Engine interface {
 	// accounts that were not locked. Only called when Locking is true.
 	InsertAccountDeltas(ctx context.Context, tx *sql.Tx, deltas []agentpay.Account) error
 	// InsertTransfers inserts transfers (rejections included), ignoring ids
-	// that exist; it returns how many were inserted. nums maps account ids
-	// to their Num, for engines that index by it.
-	InsertTransfers(ctx context.Context, tx *sql.Tx, transfers []*agentpay.Transfer, nums map[string]int64) (int, error)
+	// that exist; it returns how many were inserted.
+	InsertTransfers(ctx context.Context, tx *sql.Tx, transfers []*agentpay.Transfer, links *Links) (int, error)
+	// ChainsHistory reports whether the engine keeps an account's history as
+	// a chain of transfers (Links.Prev, Account.HistoryHead) rather than in
+	// an index.
+	ChainsHistory() bool
 	// OthersWrote reports whether a connection other than the committer's
 	// has committed since the last call, so state the committer caches (the
 	// accounts, the last timestamp) must be read again. Engines that cache
@@ -49,10 +52,11 @@ type Engine interface {
 	// LastTimestamp returns the greatest transfer timestamp stored, for
 	// engines whose timestamps must be unique (0 for the others).
 	LastTimestamp(ctx context.Context, tx *sql.Tx) (int64, error)
-	// HistoryFilter returns the SQL condition selecting the transfers whose
-	// debit (side "debit") or credit ("credit") account has the id in
-	// parameter $1.
-	HistoryFilter(side string) string
+	// HistoryQuery returns the query of an account's history, newest first:
+	// $1 the account id, $2 and $3 the timestamp and id of the last transfer
+	// seen (MaxInt64 and "" for the first page), $4 the limit. It selects
+	// TransferColumns.
+	HistoryQuery() string
 	// UpdatePendingStatus writes the pending status of stored transfers.
 	UpdatePendingStatus(ctx context.Context, tx *sql.Tx, transfers []*agentpay.Transfer) error
 	// ExistingKeys returns which of keys are already in the table.
@@ -91,4 +95,10 @@ type Table struct {
 	Key     string
 	Columns []string // Columns[0] must be Key
 	Types   []ColumnType
+}
+
+// Links are what engines that chain history store beside each transfer.
+type Links struct {
+	Nums map[string]int64    // account id -> Num
+	Prev map[string][2]int64 // transfer id -> timestamps of the previous transfer of its debit and credit account
 }

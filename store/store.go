@@ -174,18 +174,7 @@ func (db *DB) AccountTransfers(ctx context.Context, accountID string, after *Cur
 	if after != nil {
 		ts, id = after.Timestamp, after.ID
 	}
-	// Two index range scans, one per side, merged: a transfer never has the
-	// same account on both sides. "timestamp <= $2" lets each scan seek to
-	// the cursor; the rest breaks ties between equal timestamps.
-	side := func(name string) string {
-		return `SELECT ` + TransferColumns + ` FROM transfers WHERE ` + db.Engine.HistoryFilter(name) + ` AND result = ''
-			AND timestamp <= $2 AND (timestamp < $2 OR id < $3) ORDER BY timestamp DESC, id DESC LIMIT $4`
-	}
-	q := `SELECT * FROM (` + side("debit") + `) dr UNION ALL SELECT * FROM (` + side("credit") + `) cr
-	ORDER BY timestamp DESC, id DESC LIMIT $4`
-	if after == nil {
-		id = "\U0010FFFF"
-	}
+	q := db.Engine.HistoryQuery()
 	rows, err := db.reader.QueryContext(ctx, q, accountID, ts, id, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: history: %w", err)

@@ -136,8 +136,22 @@ func (e *Engine) OthersWrote(context.Context, *sql.Tx) (bool, error) { return fa
 // across nodes, so nothing is read.
 func (e *Engine) LastTimestamp(context.Context, *sql.Tx) (int64, error) { return 0, nil }
 
-// HistoryFilter implements store.Engine.
-func (e *Engine) HistoryFilter(side string) string { return side + "_account_id = $1" }
+// ChainsHistory implements store.Engine: with several writers an account's
+// newest transfer is not known without locking it, so history is indexed.
+func (e *Engine) ChainsHistory() bool { return false }
+
+// HistoryQuery implements store.Engine: two index range scans, one per side,
+// merged (a transfer never has one account on both sides). "timestamp <= $2"
+// lets each scan seek to the cursor; the rest breaks ties, as timestamps of
+// two nodes may be equal.
+func (e *Engine) HistoryQuery() string {
+	side := func(name string) string {
+		return `SELECT ` + store.TransferColumns + ` FROM transfers WHERE ` + name + `_account_id = $1 AND result = ''
+			AND timestamp <= $2 AND (timestamp < $2 OR id < $3) ORDER BY timestamp DESC, id DESC LIMIT $4`
+	}
+	return `SELECT * FROM (` + side("debit") + `) dr UNION ALL SELECT * FROM (` + side("credit") + `) cr
+	ORDER BY timestamp DESC, id DESC LIMIT $4`
+}
 
 func deltaArrays(deltas []agentpay.Account) (id []string, dp, dpo, cp, cpo []int64) {
 	n := len(deltas)
@@ -174,7 +188,7 @@ func (e *Engine) InsertAccountDeltas(ctx context.Context, tx *sql.Tx, deltas []a
 }
 
 // InsertTransfers implements store.Engine.
-func (e *Engine) InsertTransfers(ctx context.Context, tx *sql.Tx, transfers []*agentpay.Transfer, _ map[string]int64) (int, error) {
+func (e *Engine) InsertTransfers(ctx context.Context, tx *sql.Tx, transfers []*agentpay.Transfer, _ *store.Links) (int, error) {
 	n := len(transfers)
 	cols := make([][]string, 9) // id, debit, credit, asset, pending_id, reference, code, pending_status, result
 	ints := make([][]int64, 5)  // amount, flags, timeout, timestamp, expires_at

@@ -35,7 +35,7 @@ func bulkStatements() []struct {
 		width int
 	}{
 		{insertTransfers, transferWidth},
-		{updateAccounts, 5},
+		{updateAccounts, 6},
 		{updatePending, 2},
 		{insertInto(idempotencyName, idempotencyColumns), 6},
 	}
@@ -148,7 +148,7 @@ func (e *Engine) LoadAccounts(ctx context.Context, tx *sql.Tx, ids, _ []string) 
 	}
 	// No deltas are ever written on SQLite, so the join is skipped.
 	rows, err := tx.QueryContext(ctx, `SELECT id, kind, asset, flags, owner_id, created_at,
-		debits_pending, debits_posted, credits_pending, credits_posted, num
+		debits_pending, debits_posted, credits_pending, credits_posted, num, history_head
 		FROM accounts WHERE id IN (SELECT value FROM json_each($1))`, p)
 	if err != nil {
 		return nil, err
@@ -156,12 +156,12 @@ func (e *Engine) LoadAccounts(ctx context.Context, tx *sql.Tx, ids, _ []string) 
 	defer rows.Close()
 	var out []agentpay.Account
 	for rows.Next() {
-		var num int64
-		a, err := store.ScanAccount(withNum{rows, &num})
+		var num, head int64
+		a, err := store.ScanAccount(withNum{rows, []any{&num, &head}})
 		if err != nil {
 			return nil, err
 		}
-		a.Num = num
+		a.Num, a.HistoryHead = num, head
 		out = append(out, a)
 	}
 	return out, rows.Err()
@@ -218,16 +218,35 @@ func (e *Engine) LastTimestamp(ctx context.Context, tx *sql.Tx) (int64, error) {
 	return ts, err
 }
 
-// HistoryFilter implements store.Engine: history is indexed by account Num.
-func (e *Engine) HistoryFilter(side string) string {
-	return side + "_num = (SELECT num FROM accounts WHERE id = $1)"
+// ChainsHistory implements store.Engine: with one writer, every account's
+// newest transfer is known, so history is a chain (see the migration).
+func (e *Engine) ChainsHistory() bool { return true }
+
+// HistoryQuery implements store.Engine: it walks the account's chain from its
+// head, or from the transfer before the cursor, one row-id lookup per
+// transfer, at most $4 of them.
+func (e *Engine) HistoryQuery() string {
+	return `WITH RECURSIVE
+	acct(num, head) AS (SELECT num, history_head FROM accounts WHERE id = $1),
+	chain(ts, n) AS (
+		SELECT CASE WHEN $2 = 9223372036854775807 THEN acct.head ELSE (
+			SELECT CASE WHEN t.debit_num = acct.num THEN t.debit_prev WHEN t.credit_num = acct.num THEN t.credit_prev ELSE 0 END
+			FROM transfers t WHERE t.timestamp = $2 AND t.id = $3) END, 0
+		FROM acct
+		UNION ALL
+		SELECT CASE WHEN t.debit_num = (SELECT num FROM acct) THEN t.debit_prev ELSE t.credit_prev END, chain.n + 1
+		FROM chain JOIN transfers t ON t.timestamp = chain.ts
+		WHERE chain.n + 1 < $4
+	)
+	SELECT ` + store.TransferColumns + ` FROM chain JOIN transfers ON transfers.timestamp = chain.ts
+	ORDER BY transfers.timestamp DESC LIMIT $4`
 }
 
 // AddToAccounts implements store.Engine.
 func (e *Engine) AddToAccounts(ctx context.Context, tx *sql.Tx, deltas []agentpay.Account) error {
 	rows := make([][]any, len(deltas))
 	for i, d := range deltas {
-		rows[i] = []any{d.ID, d.DebitsPending, d.DebitsPosted, d.CreditsPending, d.CreditsPosted}
+		rows[i] = []any{d.ID, d.DebitsPending, d.DebitsPosted, d.CreditsPending, d.CreditsPosted, d.HistoryHead}
 	}
 	n, err := e.chunked(ctx, tx, rows, updateAccounts)
 	if err != nil {
@@ -245,10 +264,11 @@ func (e *Engine) InsertAccountDeltas(context.Context, *sql.Tx, []agentpay.Accoun
 }
 
 // InsertTransfers implements store.Engine.
-func (e *Engine) InsertTransfers(ctx context.Context, tx *sql.Tx, transfers []*agentpay.Transfer, nums map[string]int64) (int, error) {
+func (e *Engine) InsertTransfers(ctx context.Context, tx *sql.Tx, transfers []*agentpay.Transfer, links *store.Links) (int, error) {
 	rows := make([][]any, len(transfers))
 	for i, t := range transfers {
-		rows[i] = append(store.TransferValues(t), nums[t.DebitAccountID], nums[t.CreditAccountID])
+		prev := links.Prev[t.ID]
+		rows[i] = append(store.TransferValues(t), links.Nums[t.DebitAccountID], links.Nums[t.CreditAccountID], prev[0], prev[1])
 	}
 	return e.chunked(ctx, tx, rows, insertTransfers)
 }
@@ -302,16 +322,18 @@ func (e *Engine) Fold(context.Context, *sql.DB) (int, error) { return 0, nil }
 // variablesMax stays below SQLite's limit on bound variables (32,766).
 const variablesMax = 32000
 
-const transferWidth = 16 // store.TransferColumns and the two account numbers
+const transferWidth = 18 // store.TransferColumns, the two account numbers and the two links
 
 func insertTransfers(values string) string {
-	return `INSERT INTO transfers (` + store.TransferColumns + `, debit_num, credit_num) VALUES ` + values + ` ON CONFLICT DO NOTHING`
+	return `INSERT INTO transfers (` + store.TransferColumns + `, debit_num, credit_num, debit_prev, credit_prev) VALUES ` +
+		values + ` ON CONFLICT DO NOTHING`
 }
 
 func updateAccounts(values string) string {
 	return `UPDATE accounts SET
 		debits_pending = debits_pending + d.column2, debits_posted = debits_posted + d.column3,
-		credits_pending = credits_pending + d.column4, credits_posted = credits_posted + d.column5
+		credits_pending = credits_pending + d.column4, credits_posted = credits_posted + d.column5,
+		history_head = max(history_head, d.column6)
 		FROM (VALUES ` + values + `) AS d WHERE accounts.id = d.column1`
 }
 
@@ -379,10 +401,11 @@ func placeholders(n, width int) string {
 	return b.String()
 }
 
-// withNum scans one more column, the account's Num, after ScanAccount's.
+// withNum scans the columns only SQLite has (Num, HistoryHead) after
+// ScanAccount's.
 type withNum struct {
-	rows *sql.Rows
-	num  *int64
+	rows  *sql.Rows
+	extra []any
 }
 
-func (w withNum) Scan(dest ...any) error { return w.rows.Scan(append(dest, w.num)...) }
+func (w withNum) Scan(dest ...any) error { return w.rows.Scan(append(dest, w.extra...)...) }

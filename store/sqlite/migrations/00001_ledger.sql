@@ -1,7 +1,10 @@
 -- +goose Up
--- Accounts are numbered (num) so that the transfer history indexes hold
--- small integers, not ids: SQLite inserts into an integer index about twice
--- as fast as into a text one, and history indexes are most of a transfer's cost.
+-- history_head is the timestamp of the account's newest transfer: each
+-- transfer row points to the previous transfer of its debit and of its
+-- credit account (debit_prev, credit_prev), so an account's history is a
+-- chain through the append-only transfers table and no transfer is inserted
+-- into a per-account index. Random inserts into such indexes were four
+-- fifths of the cost of a transfer here.
 CREATE TABLE accounts (
     num             INTEGER PRIMARY KEY,
     id              TEXT NOT NULL UNIQUE,
@@ -13,7 +16,8 @@ CREATE TABLE accounts (
     debits_posted   INTEGER NOT NULL DEFAULT 0,
     credits_pending INTEGER NOT NULL DEFAULT 0,
     credits_posted  INTEGER NOT NULL DEFAULT 0,
-    created_at      INTEGER NOT NULL
+    created_at      INTEGER NOT NULL,
+    history_head    INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX accounts_owner ON accounts (owner_id) WHERE owner_id <> '';
 
@@ -40,6 +44,8 @@ CREATE TABLE transfers (
     credit_account_id TEXT NOT NULL,
     debit_num         INTEGER NOT NULL,
     credit_num        INTEGER NOT NULL,
+    debit_prev        INTEGER NOT NULL,
+    credit_prev       INTEGER NOT NULL,
     amount            INTEGER NOT NULL,
     asset             TEXT NOT NULL,
     flags             INTEGER NOT NULL,
@@ -51,8 +57,6 @@ CREATE TABLE transfers (
     pending_status    TEXT NOT NULL,
     result            TEXT NOT NULL
 );
-CREATE INDEX transfers_debit ON transfers (debit_num) WHERE result = '';
-CREATE INDEX transfers_credit ON transfers (credit_num) WHERE result = '';
 CREATE INDEX transfers_due ON transfers (expires_at) WHERE pending_status = 'open' AND expires_at > 0;
 
 CREATE TABLE idempotency_keys (
