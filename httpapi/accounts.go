@@ -76,8 +76,21 @@ func (s *Server) createAccount(r *http.Request, body []byte) (*store.Unit, func(
 	}, nil
 }
 
+// pathAccount returns the account the path names. An id that is not a
+// valid id cannot exist, so it is not found without asking the database,
+// which could fail on it (PostgreSQL refuses NUL in text): bad input must
+// never be a 500.
+func (s *Server) pathAccount(r *http.Request) (agentpay.Account, error) {
+	id := r.PathValue("id")
+	if !agentpay.ValidID(id) {
+		return agentpay.Account{}, agentpay.Errorf(agentpay.ENOTFOUND, "account_not_found",
+			"account not found: ids are 1 to 64 letters, digits, '_' or '-'")
+	}
+	return s.DB.Account(r.Context(), id)
+}
+
 func (s *Server) getAccount(w http.ResponseWriter, r *http.Request) {
-	a, err := s.DB.Account(r.Context(), r.PathValue("id"))
+	a, err := s.pathAccount(r)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -95,11 +108,12 @@ type listJSON struct {
 // accountTransfers lists an account's transfers, newest first. The cursor is
 // opaque to clients: "TIMESTAMP.ID" of the last transfer of the page.
 func (s *Server) accountTransfers(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	if _, err := s.DB.Account(r.Context(), id); err != nil {
+	a, err := s.pathAccount(r)
+	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
+	id := a.ID
 	limit := 20
 	if v := r.URL.Query().Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)

@@ -1,11 +1,15 @@
 package httpapi
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/agentpay/agentpay"
@@ -46,13 +50,11 @@ func (s *Server) idempotent(m mutation) http.HandlerFunc {
 			s.writeError(w, r, agentpay.Errorf(agentpay.EINVALID, "unreadable_body", "the request body could not be read"))
 			return
 		}
-		canonical, err := jcs.Transform(body)
+		requestHash, err := hashRequest(body)
 		if err != nil {
 			s.writeError(w, r, agentpay.Errorf(agentpay.EINVALID, "invalid_json", "the request body is not valid JSON"))
 			return
 		}
-		hash := sha256.Sum256(canonical)
-		requestHash := hex.EncodeToString(hash[:])
 		scope := sha256.Sum256([]byte(caller(r) + "\x00" + r.Method + " " + r.URL.Path + "\x00" + key))
 		id := hex.EncodeToString(scope[:])
 
@@ -64,17 +66,16 @@ func (s *Server) idempotent(m mutation) http.HandlerFunc {
 		}
 		defer s.inflight.Delete(id)
 
-		rec, err := s.DB.IdempotencyRecord(r.Context(), id)
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		if rec != nil {
-			s.replay(w, r, rec, requestHash)
-			return
-		}
 		unit, render, err := m(r, body)
 		if err != nil {
+			// A body refused before it reaches the committer never meets
+			// the key there; if the key was used before, that is a
+			// conflict (422), not a validation error (DESIGN §4). Only
+			// refused requests pay for this read.
+			if rec, lerr := s.DB.IdempotencyRecord(r.Context(), id); lerr == nil && rec != nil {
+				s.replay(w, r, rec, requestHash)
+				return
+			}
 			s.writeError(w, r, err)
 			return
 		}
@@ -92,10 +93,10 @@ func (s *Server) idempotent(m mutation) http.HandlerFunc {
 		}
 		unit.Idempotency = &store.Idempotency{ID: id, RequestHash: requestHash, Render: respond,
 			ExpiresAt: time.Now().Add(IdempotencyTTL).UnixMicro()}
+		// The committer looks the key up in the same transaction that
+		// would write it, so a retry costs no extra read here.
 		res := s.DB.Committer.Submit(r.Context(), unit)
 		if res.Replay != nil {
-			// Another node (or a request on this node that raced us) used
-			// the key first.
 			s.replay(w, r, res.Replay, requestHash)
 			return
 		}
@@ -115,4 +116,78 @@ func (s *Server) replay(w http.ResponseWriter, r *http.Request, rec *store.Idemp
 	}
 	w.Header().Set("Idempotent-Replayed", "true")
 	writeRaw(w, rec.Status, rec.Body)
+}
+
+// hashRequest returns the hex SHA-256 of body as canonical JSON (RFC 8785),
+// or an error if body is not JSON.
+//
+// RFC 8785 writes every number as an IEEE 754 double, so integers beyond
+// 2^53 lose digits: 9007199254740993 canonicalizes as 9007199254740992, and a
+// retry with the other amount would be replayed instead of refused as a
+// conflict. Amounts are int64 minor units, and at scale 18 2^53 units is
+// under 0.01 of a coin, so when the body holds such an integer the hash also
+// covers the body with every number exactly as written (object keys sorted,
+// so the key order still does not matter). Other bodies hash as before.
+func hashRequest(body []byte) (string, error) {
+	canonical, err := jcs.Transform(body)
+	if err != nil {
+		return "", err
+	}
+	h := sha256.New()
+	h.Write(canonical)
+	if exact := exactNumbers(body, canonical); exact != nil {
+		h.Write([]byte{0})
+		h.Write(exact)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// exactNumbers returns body re-encoded with its numbers as written if it
+// holds an integer of 16 digits or more (2^53 has 16), and nil otherwise.
+// canonical is body after RFC 8785, which found it valid (and free of
+// duplicate keys).
+func exactNumbers(body, canonical []byte) []byte {
+	// Quick test first: such an integer appears in RFC 8785 output as a run
+	// of 16 digits, or in exponent form from 1e21 on. A false positive (a
+	// long number inside a string) only costs the decoding below.
+	run, maybe := 0, bytes.Contains(canonical, []byte("e+"))
+	for _, c := range canonical {
+		if '0' <= c && c <= '9' {
+			run++
+		} else {
+			run = 0
+		}
+		maybe = maybe || run >= 16
+	}
+	if !maybe {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(body)) // not canonical: it lost the digits
+	dec.UseNumber()
+	var v any
+	if dec.Decode(&v) != nil || !hasLongInteger(v) {
+		return nil
+	}
+	exact, err := json.Marshal(v) // maps marshal with sorted keys, json.Number as written
+	if err != nil {
+		return nil
+	}
+	return exact
+}
+
+func hasLongInteger(v any) bool {
+	switch v := v.(type) {
+	case json.Number:
+		digits := strings.TrimPrefix(string(v), "-")
+		return len(digits) >= 16 && strings.Trim(digits, "0123456789") == ""
+	case []any:
+		return slices.ContainsFunc(v, hasLongInteger)
+	case map[string]any:
+		for _, e := range v {
+			if hasLongInteger(e) {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -132,14 +132,19 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 func (s *Server) admin(next http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		const prefix = "Bearer "
+		deny := func(code, message string) {
+			// RFC 9110 §11.6.1: a 401 must say which scheme to use.
+			w.Header().Set("WWW-Authenticate", `Bearer realm="agentpay"`)
+			s.writeError(w, r, agentpay.Errorf(agentpay.EUNAUTHORIZED, code, "%s", message))
+		}
 		h := r.Header.Get("Authorization")
 		if len(h) <= len(prefix) || h[:len(prefix)] != prefix {
-			s.writeError(w, r, agentpay.Errorf(agentpay.EUNAUTHORIZED, "missing_token", "send the operator token as Authorization: Bearer TOKEN"))
+			deny("missing_token", "send the operator token as Authorization: Bearer TOKEN")
 			return
 		}
 		got := sha256.Sum256([]byte(h[len(prefix):]))
 		if subtle.ConstantTimeCompare(got[:], s.AdminTokenSHA256[:]) != 1 {
-			s.writeError(w, r, agentpay.Errorf(agentpay.EUNAUTHORIZED, "invalid_token", "the operator token is not valid"))
+			deny("invalid_token", "the operator token is not valid")
 			return
 		}
 		next(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, "admin")))

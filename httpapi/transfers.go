@@ -1,8 +1,10 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/agentpay/agentpay"
 	"github.com/agentpay/agentpay/store"
@@ -53,10 +55,12 @@ type transferRequest struct {
 	Code            string `json:"code"`
 }
 
-// createTransfersRequest is either one transfer or a linked group.
+// createTransfersRequest is either one transfer or a linked group. The
+// group's transfers are decoded one by one, so that an error names the index
+// of the transfer it is about.
 type createTransfersRequest struct {
 	transferRequest
-	Transfers []transferRequest `json:"transfers"`
+	Transfers []json.RawMessage `json:"transfers"`
 }
 
 func (t transferRequest) toTransfer(param string) (agentpay.Transfer, error) {
@@ -84,6 +88,25 @@ func (t transferRequest) toTransfer(param string) (agentpay.Transfer, error) {
 	if t.Amount < 0 {
 		return agentpay.Transfer{}, agentpay.ParamErrorf(param+"amount", "invalid_amount", "amount must be a positive number of minor units")
 	}
+	// Every id is stored (a rejection too) and ids are never anything but
+	// ValidID. The ledger checks the accounts only of transfers that name
+	// no pending transfer, so a post or void with, say, a NUL in an account
+	// id reached PostgreSQL and came back as a 500.
+	for _, f := range []struct{ name, value, code string }{
+		{"debit_account_id", t.DebitAccountID, "invalid_account"},
+		{"credit_account_id", t.CreditAccountID, "invalid_account"},
+		{"pending_id", t.PendingID, "invalid_pending_id"},
+	} {
+		if f.value != "" && !agentpay.ValidID(f.value) {
+			return agentpay.Transfer{}, agentpay.ParamErrorf(param+f.name, f.code, "%s must be 1 to 64 letters, digits, '_' or '-'", f.name)
+		}
+	}
+	if err := checkText(param+"reference", t.Reference); err != nil {
+		return agentpay.Transfer{}, err
+	}
+	if err := checkText(param+"code", t.Code); err != nil {
+		return agentpay.Transfer{}, err
+	}
 	return agentpay.Transfer{ID: t.ID, Flags: flags, DebitAccountID: t.DebitAccountID, CreditAccountID: t.CreditAccountID,
 		Amount: t.Amount, Asset: t.Asset, PendingID: t.PendingID, TimeoutSeconds: t.TimeoutSeconds, Reference: t.Reference, Code: t.Code}, nil
 }
@@ -109,11 +132,24 @@ func (s *Server) createTransfers(r *http.Request, body []byte) (*store.Unit, fun
 		return nil, nil, agentpay.ParamErrorf("transfers", "invalid_group_size", "a linked group has 1 to %d transfers", GroupSizeMax)
 	}
 	group := make([]agentpay.Transfer, len(req.Transfers))
-	for i, tr := range req.Transfers {
-		t, err := tr.toTransfer("transfers[" + strconv.Itoa(i) + "].")
+	seen := make(map[string]bool, len(req.Transfers))
+	for i, raw := range req.Transfers {
+		param := "transfers[" + strconv.Itoa(i) + "]."
+		var tr transferRequest
+		if err := decodeAt(raw, &tr, param); err != nil {
+			return nil, nil, err
+		}
+		t, err := tr.toTransfer(param)
 		if err != nil {
 			return nil, nil, err
 		}
+		// The ledger takes a repeated id for a retry of the first, so the
+		// group would answer 201 listing two transfers while moving money
+		// once. Within one group a repeated id can only be a mistake.
+		if seen[t.ID] {
+			return nil, nil, agentpay.ParamErrorf(param+"id", "duplicate_id", "transfer id %s appears twice in the linked group", t.ID)
+		}
+		seen[t.ID] = true
 		group[i] = t
 	}
 	return &store.Unit{Transfers: group}, func(res store.Result) (int, any) {
@@ -126,7 +162,14 @@ func (s *Server) createTransfers(r *http.Request, body []byte) (*store.Unit, fun
 }
 
 func (s *Server) getTransfer(w http.ResponseWriter, r *http.Request) {
-	t, err := s.DB.Transfer(r.Context(), r.PathValue("id"))
+	id := r.PathValue("id")
+	if !agentpay.ValidID(id) {
+		// Cannot exist; and the database may fail on it (see pathAccount).
+		s.writeError(w, r, agentpay.Errorf(agentpay.ENOTFOUND, "transfer_not_found",
+			"transfer not found: ids are 1 to 64 letters, digits, '_' or '-'"))
+		return
+	}
+	t, err := s.DB.Transfer(r.Context(), id)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -164,7 +207,10 @@ func (s *Server) external(r *http.Request, body []byte, code string, kinds []age
 	if req.Amount <= 0 {
 		return nil, nil, agentpay.ParamErrorf("amount", "invalid_amount", "amount must be a positive number of minor units")
 	}
-	a, err := s.DB.Account(r.Context(), r.PathValue("id"))
+	if err := checkText("reference", req.Reference); err != nil {
+		return nil, nil, err
+	}
+	a, err := s.pathAccount(r)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -186,4 +232,14 @@ func (s *Server) external(r *http.Request, body []byte, code string, kinds []age
 	return &store.Unit{Transfers: []agentpay.Transfer{t}}, func(res store.Result) (int, any) {
 		return http.StatusCreated, toTransferJSON(res.Transfers[0])
 	}, nil
+}
+
+// checkText refuses free text the database cannot store: PostgreSQL text
+// cannot hold NUL, so such a reference failed its whole batch (bisected, then
+// a 500). SQLite could store it; the API refuses it on every engine alike.
+func checkText(param, v string) error {
+	if strings.IndexByte(v, 0) >= 0 {
+		return agentpay.ParamErrorf(param, "invalid_text", "%s must not contain NUL characters", param)
+	}
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"strings"
 
 	"github.com/agentpay/agentpay/store"
@@ -30,18 +31,32 @@ func openDB(ctx context.Context, url string, log *slog.Logger, reg prometheus.Re
 	return nil, fmt.Errorf("--db must be sqlite:PATH or postgres://…, not %q", redact(url))
 }
 
-// redact hides a password in a database URL before it is shown.
-func redact(url string) string {
-	scheme, rest, ok := strings.Cut(url, "://")
+// redact hides the secrets of a database URL before it is shown (it is
+// logged at start): the password of the user info, and password parameters
+// in the query, which pgx reads too (…?password=x). Cutting the text at the
+// first '@' missed the query and showed part of a password holding an '@'.
+// A URL that does not parse is shown by its scheme alone.
+func redact(raw string) string {
+	scheme, _, ok := strings.Cut(raw, "://")
 	if !ok {
-		return url
+		return raw // sqlite:PATH holds no secret
 	}
-	userinfo, host, ok := strings.Cut(rest, "@")
-	if !ok {
-		return url
+	u, err := url.Parse(raw)
+	if err != nil {
+		return scheme + "://(unparsable URL hidden)"
 	}
-	user, _, _ := strings.Cut(userinfo, ":")
-	return scheme + "://" + user + ":***@" + host
+	q := u.Query()
+	hidden := false
+	for k := range q {
+		if strings.Contains(strings.ToLower(k), "password") {
+			q.Set(k, "xxxxx")
+			hidden = true
+		}
+	}
+	if hidden {
+		u.RawQuery = q.Encode()
+	}
+	return u.Redacted() // the user info's password as xxxxx
 }
 
 func migrate(ctx context.Context, args []string) error {

@@ -56,6 +56,10 @@ func Open(ctx context.Context, url string, opts Options) (*store.DB, error) {
 		}
 		cfg.RuntimeParams["search_path"] = opts.Schema
 	}
+	// The committer's statements are prepared once per connection, often
+	// while the tables are still empty; a generic plan chosen then (a
+	// sequential scan) would stay as they grow. Plan each execution.
+	cfg.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
 	db := stdlib.OpenDB(*cfg)
 	db.SetMaxOpenConns(32)
 	db.SetMaxIdleConns(32)
