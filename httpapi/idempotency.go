@@ -100,6 +100,10 @@ func (s *Server) idempotent(m mutation) http.HandlerFunc {
 			s.replay(w, r, res.Replay, requestHash)
 			return
 		}
+		if res.Response != nil {
+			writeRaw(w, res.Response.Status, res.Response.Body)
+			return
+		}
 		status, b := respond(res)
 		if status == http.StatusServiceUnavailable {
 			w.Header().Set("Retry-After", "1")

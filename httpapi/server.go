@@ -91,10 +91,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				s.writeError(rec, r, agentpay.Errorf(agentpay.EINTERNAL, "panic", "%v", p))
 			}
 		}
-		_, pattern := s.mux.Handler(r)
 		elapsed := time.Since(start)
-		s.metrics.observe(pattern, rec.status, elapsed)
-		log.Info("request", "method", r.Method, "path", r.URL.Path, "route", pattern,
+		s.metrics.observe(r.Pattern, rec.status, elapsed) // the mux set r.Pattern
+		log.Info("request", "method", r.Method, "path", r.URL.Path, "route", r.Pattern,
 			"status", rec.status, "duration_ms", float64(elapsed.Microseconds())/1000)
 	}()
 	s.mux.ServeHTTP(rec, r)

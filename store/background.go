@@ -31,41 +31,79 @@ func (db *DB) ExpireDue(ctx context.Context) (int, error) {
 // idempotency keys. Each job runs under a lease, so one node at a time does
 // it; holder names this node.
 func (db *DB) RunBackground(ctx context.Context, holder string, log *slog.Logger) {
-	tick := time.NewTicker(500 * time.Millisecond)
+	jobs := []*job{
+		{name: "ledger.expiry", every: 500 * time.Millisecond, run: func(ctx context.Context) error {
+			n, err := db.ExpireDue(ctx)
+			if n > 0 {
+				log.Info("expired pending transfers", "count", n)
+			}
+			return err
+		}},
+		{name: "idempotency.cleanup", every: 10 * time.Minute, run: func(ctx context.Context) error {
+			_, err := db.DeleteExpiredIdempotency(ctx, time.Now().UnixMicro(), idempotencyBatchMax)
+			return err
+		}},
+	}
+	if db.Engine.Locking() {
+		// Folding runs often: every batch adds a delta row per hot account,
+		// and every batch that loads such an account sums its rows.
+		jobs = append(jobs, &job{name: "ledger.fold", every: 100 * time.Millisecond, run: func(ctx context.Context) error {
+			_, err := db.Engine.Fold(ctx, db.writer)
+			return err
+		}})
+	}
+	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
-	lastCleanup := time.Time{}
 	for {
 		select {
 		case <-ctx.Done():
-			for _, name := range []string{"ledger.expiry", "ledger.fold", "idempotency.cleanup"} {
-				_ = db.ReleaseLease(context.Background(), name, holder)
+			for _, j := range jobs {
+				_ = db.ReleaseLease(context.Background(), j.name, holder)
 			}
 			return
 		case <-tick.C:
 		}
-		if ok, err := db.Lease(ctx, "ledger.expiry", holder, leaseTTL); err != nil {
-			log.Warn("lease failed", "job", "ledger.expiry", "error", err)
-		} else if ok {
-			if n, err := db.ExpireDue(ctx); err != nil {
-				log.Error("expiry failed", "error", err)
-			} else if n > 0 {
-				log.Info("expired pending transfers", "count", n)
+		for _, j := range jobs {
+			if time.Since(j.last) < j.every {
+				continue
 			}
-		}
-		if db.Engine.Locking() {
-			if ok, err := db.Lease(ctx, "ledger.fold", holder, leaseTTL); err == nil && ok {
-				if _, err := db.Engine.Fold(ctx, db.writer); err != nil && ctx.Err() == nil {
-					log.Warn("folding account deltas failed", "error", err)
-				}
+			if !j.leased(ctx, db, holder, log) {
+				continue
 			}
-		}
-		if time.Since(lastCleanup) > 10*time.Minute {
-			if ok, err := db.Lease(ctx, "idempotency.cleanup", holder, leaseTTL); err == nil && ok {
-				if _, err := db.DeleteExpiredIdempotency(ctx, time.Now().UnixMicro(), idempotencyBatchMax); err != nil && ctx.Err() == nil {
-					log.Warn("idempotency cleanup failed", "error", err)
-				}
-				lastCleanup = time.Now()
+			j.last = time.Now()
+			if err := j.run(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("background job failed", "job", j.name, "error", err)
 			}
 		}
 	}
+}
+
+// job is a periodic background job.
+type job struct {
+	name        string
+	every       time.Duration
+	run         func(context.Context) error
+	last        time.Time // last run
+	leasedUntil time.Time // this node's lease, as last renewed
+}
+
+// leased reports whether this node holds the job's lease, renewing it in the
+// database only when half of it has run out, so that a job that runs every
+// 100 ms does not cost a write transaction every 100 ms.
+func (j *job) leased(ctx context.Context, db *DB, holder string, log *slog.Logger) bool {
+	if time.Until(j.leasedUntil) > leaseTTL/2 {
+		return true
+	}
+	start := time.Now()
+	ok, err := db.Lease(ctx, j.name, holder, leaseTTL)
+	if err != nil {
+		if ctx.Err() == nil {
+			log.Warn("lease failed", "job", j.name, "error", err)
+		}
+		return false
+	}
+	if ok {
+		j.leasedUntil = start.Add(leaseTTL)
+	}
+	return ok
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"slices"
 	"sort"
@@ -44,13 +45,16 @@ type Committer struct {
 	log    *slog.Logger
 	stats  *Stats
 
-	queue   chan *Unit
+	queue   chan *Unit   // this worker's queue
+	queues  []chan *Unit // every worker's queue, in the committer Submit uses
 	mu      sync.RWMutex // guards closed against Submit
 	closed  bool
 	stopped chan struct{}
+	workers sync.WaitGroup // every worker's goroutine, this one's included
 
-	lastTimestamp int64 // owned by the committer goroutine
-	timestampRead bool  // lastTimestamp was read from the database
+	// The rest is owned by this worker's goroutine.
+	lastTimestamp int64
+	timestampRead bool // lastTimestamp was read from the database
 	flags         map[string]agentpay.AccountFlags
 	// accounts caches committed account states when the engine has one
 	// writer: nothing but this committer changes them, so the cache is exact
@@ -60,16 +64,38 @@ type Committer struct {
 
 // NewCommitter starts a committer writing to db.
 func NewCommitter(db *sql.DB, engine Engine, bus *Bus, log *slog.Logger, stats *Stats) *Committer {
+	return NewCommitterWorkers(db, engine, bus, log, stats, 1)
+}
+
+// NewCommitterWorkers starts a committer with several workers, each
+// committing its own batches in its own transactions, concurrently. Only an
+// engine that locks (several writers are its normal case) may have more than
+// one: on PostgreSQL one connection does its work on one core, and a second
+// worker keeps another busy. A unit goes to the worker its first debited
+// account hashes to, so two workers seldom wait for each other's locks and
+// the units of one account keep their order.
+func NewCommitterWorkers(db *sql.DB, engine Engine, bus *Bus, log *slog.Logger, stats *Stats, workers int) *Committer {
+	if workers < 1 || workers > 1 && !engine.Locking() {
+		panic("store: an engine with one writer has exactly one committer worker")
+	}
 	c := &Committer{
 		db: db, engine: engine, bus: bus, log: log, stats: stats,
-		queue:   make(chan *Unit, QueueLengthMax),
 		stopped: make(chan struct{}),
-		flags:   map[string]agentpay.AccountFlags{},
 	}
-	if !engine.Locking() {
-		c.accounts = map[string]agentpay.Account{}
+	for i := 0; i < workers; i++ {
+		q := make(chan *Unit, QueueLengthMax/workers)
+		c.queues = append(c.queues, q)
+		w := &Committer{db: db, engine: engine, bus: bus, log: log, stats: stats, queue: q,
+			flags: map[string]agentpay.AccountFlags{}}
+		if !engine.Locking() {
+			w.accounts = map[string]agentpay.Account{}
+		}
+		c.workers.Go(w.run)
 	}
-	go c.run()
+	go func() {
+		c.workers.Wait()
+		close(c.stopped)
+	}()
 	return c
 }
 
@@ -84,7 +110,7 @@ func (c *Committer) Submit(ctx context.Context, u *Unit) Result {
 		return Result{Err: ErrClosed}
 	}
 	select {
-	case c.queue <- u:
+	case c.queues[c.shard(u)] <- u:
 		c.mu.RUnlock()
 	case <-ctx.Done():
 		c.mu.RUnlock()
@@ -100,14 +126,29 @@ func (c *Committer) Close() {
 	c.mu.Lock()
 	if !c.closed {
 		c.closed = true
-		close(c.queue)
+		for _, q := range c.queues {
+			close(q)
+		}
 	}
 	c.mu.Unlock()
 	<-c.stopped
 }
 
+// shard picks the worker for a unit.
+func (c *Committer) shard(u *Unit) int {
+	if len(c.queues) == 1 || len(u.Transfers) == 0 {
+		return 0
+	}
+	id := u.Transfers[0].DebitAccountID
+	if id == "" {
+		id = u.Transfers[0].PendingID
+	}
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	return int(h.Sum32() % uint32(len(c.queues)))
+}
+
 func (c *Committer) run() {
-	defer close(c.stopped)
 	batch := make([]*Unit, 0, BatchSizeMax)
 	for {
 		u, ok := <-c.queue
@@ -138,10 +179,10 @@ func (c *Committer) commit(units []*Unit) {
 	var err error
 	for attempt := 0; attempt < retriesMax; attempt++ {
 		var results []Result
-		// With one writer, the first attempt does not look up the batch's
-		// transfer ids: an id that exists makes the insert come up short
-		// (errRace), and the retry looks them up.
-		results, err = c.try(units, attempt == 0 && !c.engine.Locking())
+		// The first attempt does not look up the batch's transfer ids: a
+		// retried id is rare, and one that exists makes the insert come up
+		// short (errRace), after which the retry looks them up.
+		results, err = c.try(units, attempt == 0)
 		if err == nil {
 			for i, u := range units {
 				u.result = results[i]
@@ -454,6 +495,7 @@ func (p *plan) apply(u *Unit) Result {
 				Status: status, Body: body, CreatedAt: p.batch.Now, ExpiresAt: u.Idempotency.ExpiresAt}
 			p.idempotency = append(p.idempotency, rec)
 			p.replays[rec.ID] = &rec // a second unit with this key in the batch replays it
+			res.Response = &rec
 		}
 	}
 	return res

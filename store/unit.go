@@ -51,6 +51,9 @@ type Result struct {
 	// Replay is the stored response when the unit's idempotency key was
 	// already used; the unit was not applied.
 	Replay *IdempotencyRecord
+	// Response is the response Idempotency.Render made and the unit stored
+	// with its effects, so the caller need not render it again.
+	Response *IdempotencyRecord
 }
 
 // Idempotency ties a unit to the idempotency key of the request that made it.

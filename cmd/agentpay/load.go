@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 
+	"github.com/agentpay/agentpay"
 	"github.com/agentpay/agentpay/load"
 )
 
@@ -48,11 +49,18 @@ func loadCommand(ctx context.Context, args []string) error {
 			defer os.RemoveAll(dir)
 			url = "sqlite:" + dir + "/load.db"
 		}
-		db, err := openDB(ctx, url, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})), nil)
+		log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+		db, err := openDB(ctx, url, log, nil)
 		if err != nil {
 			return err
 		}
 		defer db.Close()
+		// The background jobs run as in the server: folding deltas matters
+		// to PostgreSQL's throughput.
+		bg, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { db.RunBackground(bg, agentpay.NewID("node"), log); close(done) }()
+		defer func() { stop(); <-done }()
 		driver = load.StoreDriver{DB: db}
 	}
 	r, err := load.Run(ctx, driver, cfg)

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/pprof"
 	"sync"
 	"time"
 
@@ -29,10 +30,27 @@ func serve(ctx context.Context, args []string) error {
 	fs := newFlagSet("serve")
 	addr := fs.String("addr", env("AGENTPAY_ADDR", "127.0.0.1:8080"), "listen address (AGENTPAY_ADDR)")
 	dbURL := fs.String("db", env("AGENTPAY_DB", defaultDB), "database: sqlite:PATH or postgres://… (AGENTPAY_DB)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (for measuring)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(env("AGENTPAY_LOG_LEVEL", "info"))); err != nil {
+		return fmt.Errorf("AGENTPAY_LOG_LEVEL: %w", err)
+	}
+	logOut := newLogWriter(os.Stderr)
+	defer logOut.Close()
+	log := slog.New(slog.NewJSONHandler(logOut, &slog.HandlerOptions{Level: level}))
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
@@ -60,6 +78,7 @@ func serve(ctx context.Context, args []string) error {
 	wg.Go(func() { db.RunBackground(bg, holder, log) })
 
 	log.Info("agentpay serving", "addr", ln.Addr().String(), "db", redact(*dbURL), "engine", db.Engine.Name(), "node", holder)
+	logOut.flush() // whoever started us may be waiting for that line
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {

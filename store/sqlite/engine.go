@@ -22,7 +22,7 @@ type Engine struct {
 
 // chunkSizes are the row counts of the prepared bulk statements; a batch's
 // rows are cut greedily into chunks of these sizes.
-var chunkSizes = []int{256, 64, 16, 4, 1}
+var chunkSizes = []int{256, 64, 32, 16, 8, 4, 2, 1}
 
 // bulkStatements lists the bulk statements the committer runs, by the
 // function that builds one for a VALUES list, and the width of a row.

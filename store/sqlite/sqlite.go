@@ -7,9 +7,11 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
+	"time"
 
 	"github.com/agentpay/agentpay/store"
 	"github.com/pressly/goose/v3"
@@ -33,15 +35,19 @@ const ReadersMax = 8
 // Open opens (creating if needed) the database file at path, applies the
 // migrations and starts the committer.
 func Open(ctx context.Context, path string, opts Options) (*store.DB, error) {
-	dsn := func(mode string) string {
+	dsn := func(mode string, pragmas ...string) string {
 		q := url.Values{}
-		for _, p := range []string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(ON)", "cache_size(-262144)", "temp_store(MEMORY)"} {
+		for _, p := range append([]string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(ON)",
+			"cache_size(-8192)", "temp_store(MEMORY)"}, pragmas...) {
 			q.Add("_pragma", p)
 		}
 		q.Set("_txlock", mode)
 		return "file:" + path + "?" + q.Encode()
 	}
-	writer, err := sql.Open("sqlite", dsn("immediate"))
+	// The writer never checkpoints: a checkpoint copies the WAL into the
+	// database file and syncs it, and done by the committer it would stall
+	// every batch behind it. The checkpointer does it beside the writer.
+	writer, err := sql.Open("sqlite", dsn("immediate", "wal_autocheckpoint(0)"))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open: %w", err)
 	}
@@ -65,10 +71,67 @@ func Open(ctx context.Context, path string, opts Options) (*store.DB, error) {
 		reader.Close()
 		return nil, err
 	}
+	cp, err := startCheckpointer(dsn("deferred"), opts.Log)
+	if err != nil {
+		e.close()
+		writer.Close()
+		reader.Close()
+		return nil, err
+	}
 	return store.New(store.Config{
 		Engine: e, Writer: writer, Reader: reader, Bus: opts.Bus, Log: opts.Log, Registry: opts.Registry,
-		Closers: []func() error{e.close, reader.Close, writer.Close},
+		Closers: []func() error{e.close, cp.stop, reader.Close, writer.Close},
 	}), nil
+}
+
+// checkpointInterval is how often the checkpointer copies the WAL into the
+// database file; between two runs the WAL grows by what was committed.
+const checkpointInterval = 250 * time.Millisecond
+
+type checkpointer struct {
+	db   *sql.DB
+	quit chan struct{}
+	done chan struct{}
+}
+
+// startCheckpointer runs PASSIVE checkpoints on a connection of its own:
+// they never wait for the writer or the readers, and when one completes the
+// writer starts the WAL over from its beginning.
+func startCheckpointer(dsn string, log *slog.Logger) (*checkpointer, error) {
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open: %w", err)
+	}
+	db.SetMaxOpenConns(1)
+	if log == nil {
+		log = slog.Default()
+	}
+	c := &checkpointer{db: db, quit: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(c.done)
+		tick := time.NewTicker(checkpointInterval)
+		defer tick.Stop()
+		for {
+			select {
+			case <-c.quit:
+				return
+			case <-tick.C:
+			}
+			if _, err := db.Exec(`PRAGMA wal_checkpoint(PASSIVE)`); err != nil {
+				log.Warn("sqlite checkpoint failed", "error", err)
+			}
+		}
+	}()
+	return c, nil
+}
+
+// stop ends the checkpointer after a last checkpoint that leaves the WAL
+// empty, once the committer has stopped.
+func (c *checkpointer) stop() error {
+	close(c.quit)
+	<-c.done
+	_, err := c.db.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
+	return errors.Join(err, c.db.Close())
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {

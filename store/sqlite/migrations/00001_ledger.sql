@@ -59,14 +59,17 @@ CREATE TABLE transfers (
 );
 CREATE INDEX transfers_due ON transfers (expires_at) WHERE pending_status = 'open' AND expires_at > 0;
 
+-- Rows are appended in commit order (seq); only the small unique index on
+-- the key is written at random places, not the rows with their bodies.
 CREATE TABLE idempotency_keys (
-    id           TEXT PRIMARY KEY,
+    seq          INTEGER PRIMARY KEY,
+    id           TEXT NOT NULL UNIQUE,
     request_hash TEXT NOT NULL,
     status       INTEGER NOT NULL,
     body         BLOB NOT NULL,
     created_at   INTEGER NOT NULL,
     expires_at   INTEGER NOT NULL
-) WITHOUT ROWID;
+);
 CREATE INDEX idempotency_keys_expiry ON idempotency_keys (expires_at);
 
 CREATE TABLE leases (
