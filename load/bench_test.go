@@ -16,7 +16,7 @@ import (
 
 // BenchmarkLedger measures durable single-transfer units through the
 // committer: 1,000 wallets paying 50 merchants, 10% to one hot merchant,
-// 512 in flight. b.N is the number of transfers.
+// 384 in flight. b.N is the number of transfers.
 func BenchmarkLedger(b *testing.B) {
 	b.Run("sqlite", func(b *testing.B) {
 		db, err := sqlite.Open(context.Background(), b.TempDir()+"/bench.db", sqlite.Options{})
@@ -52,7 +52,7 @@ func benchLedger(b *testing.B, db *store.DB) {
 	defer func() { stop(); <-done }()
 	b.ResetTimer()
 	r, err := load.Run(context.Background(), load.StoreDriver{DB: db}, load.Config{
-		Accounts: 1000, Merchants: 50, Transfers: max(b.N, 1000), Concurrency: 512, HotRatio: 0.1, Asset: "USD"})
+		Accounts: 1000, Merchants: 50, Transfers: max(b.N, 1000), Concurrency: 384, HotRatio: 0.1, Asset: "USD"})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"log/slog"
 	"slices"
 	"sort"
@@ -45,14 +44,12 @@ type Committer struct {
 	log    *slog.Logger
 	stats  *Stats
 
-	queue   chan *Unit   // this worker's queue
-	queues  []chan *Unit // every worker's queue, in the committer Submit uses
+	queue   chan *Unit
 	mu      sync.RWMutex // guards closed against Submit
 	closed  bool
 	stopped chan struct{}
-	workers sync.WaitGroup // every worker's goroutine, this one's included
 
-	// The rest is owned by this worker's goroutine.
+	// The rest is owned by the committer's goroutine.
 	lastTimestamp int64
 	timestampRead bool // lastTimestamp was read from the database
 	flags         map[string]agentpay.AccountFlags
@@ -64,37 +61,18 @@ type Committer struct {
 
 // NewCommitter starts a committer writing to db.
 func NewCommitter(db *sql.DB, engine Engine, bus *Bus, log *slog.Logger, stats *Stats) *Committer {
-	return NewCommitterWorkers(db, engine, bus, log, stats, 1)
-}
-
-// NewCommitterWorkers starts a committer with several workers, each
-// committing its own batches in its own transactions, concurrently. Only an
-// engine that locks (several writers are its normal case) may have more than
-// one: on PostgreSQL one connection does its work on one core, and a second
-// worker keeps another busy. A unit goes to the worker its first debited
-// account hashes to, so two workers seldom wait for each other's locks and
-// the units of one account keep their order.
-func NewCommitterWorkers(db *sql.DB, engine Engine, bus *Bus, log *slog.Logger, stats *Stats, workers int) *Committer {
-	if workers < 1 || workers > 1 && !engine.Locking() {
-		panic("store: an engine with one writer has exactly one committer worker")
-	}
 	c := &Committer{
 		db: db, engine: engine, bus: bus, log: log, stats: stats,
+		queue:   make(chan *Unit, QueueLengthMax),
 		stopped: make(chan struct{}),
+		flags:   map[string]agentpay.AccountFlags{},
 	}
-	for i := 0; i < workers; i++ {
-		q := make(chan *Unit, QueueLengthMax/workers)
-		c.queues = append(c.queues, q)
-		w := &Committer{db: db, engine: engine, bus: bus, log: log, stats: stats, queue: q,
-			flags: map[string]agentpay.AccountFlags{}}
-		if !engine.Locking() {
-			w.accounts = map[string]agentpay.Account{}
-		}
-		c.workers.Go(w.run)
+	if !engine.Locking() {
+		c.accounts = map[string]agentpay.Account{}
 	}
 	go func() {
-		c.workers.Wait()
-		close(c.stopped)
+		defer close(c.stopped)
+		c.run()
 	}()
 	return c
 }
@@ -110,7 +88,7 @@ func (c *Committer) Submit(ctx context.Context, u *Unit) Result {
 		return Result{Err: ErrClosed}
 	}
 	select {
-	case c.queues[c.shard(u)] <- u:
+	case c.queue <- u:
 		c.mu.RUnlock()
 	case <-ctx.Done():
 		c.mu.RUnlock()
@@ -126,26 +104,10 @@ func (c *Committer) Close() {
 	c.mu.Lock()
 	if !c.closed {
 		c.closed = true
-		for _, q := range c.queues {
-			close(q)
-		}
+		close(c.queue)
 	}
 	c.mu.Unlock()
 	<-c.stopped
-}
-
-// shard picks the worker for a unit.
-func (c *Committer) shard(u *Unit) int {
-	if len(c.queues) == 1 || len(u.Transfers) == 0 {
-		return 0
-	}
-	id := u.Transfers[0].DebitAccountID
-	if id == "" {
-		id = u.Transfers[0].PendingID
-	}
-	h := fnv.New32a()
-	h.Write([]byte(id))
-	return int(h.Sum32() % uint32(len(c.queues)))
 }
 
 func (c *Committer) run() {

@@ -37,9 +37,6 @@ type Config struct {
 	Log      *slog.Logger
 	Registry prometheus.Registerer // nil: metrics are not registered
 	Closers  []func() error        // run by Close after the committer stops, in order
-	// Committers is the number of committer workers; 0 means 1. More than
-	// one only for engines that lock.
-	Committers int
 }
 
 // New starts a committer over an engine's connections.
@@ -56,7 +53,7 @@ func New(cfg Config) *DB {
 	return &DB{
 		Engine:    cfg.Engine,
 		Bus:       cfg.Bus,
-		Committer: NewCommitterWorkers(cfg.Writer, cfg.Engine, cfg.Bus, cfg.Log, NewStats(cfg.Registry), max(cfg.Committers, 1)),
+		Committer: NewCommitter(cfg.Writer, cfg.Engine, cfg.Bus, cfg.Log, NewStats(cfg.Registry)),
 		instance:  agentpay.NewID("db"),
 		writer:    cfg.Writer,
 		reader:    cfg.Reader,

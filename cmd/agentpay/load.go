@@ -23,7 +23,7 @@ func loadCommand(ctx context.Context, args []string) error {
 	fs.IntVar(&cfg.Accounts, "accounts", 1000, "funded wallets")
 	fs.IntVar(&cfg.Merchants, "merchants", 50, "merchants paid")
 	fs.IntVar(&cfg.Transfers, "transfers", 100000, "transfers to submit")
-	fs.IntVar(&cfg.Concurrency, "concurrency", 512, "transfers in flight at once")
+	fs.IntVar(&cfg.Concurrency, "concurrency", 384, "transfers in flight at once")
 	fs.Float64Var(&cfg.HotRatio, "hot-ratio", 0.1, "share of transfers paying one hot merchant")
 	fs.StringVar(&cfg.Asset, "asset", "USD", "asset of the accounts")
 	asJSON := fs.Bool("json", false, "print one JSON object")

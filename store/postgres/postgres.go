@@ -5,7 +5,6 @@
 package postgres
 
 import (
-	"cmp"
 	"context"
 	"embed"
 	"fmt"
@@ -31,10 +30,6 @@ type Options struct {
 	// Schema, if set, is created if missing and used as the search path:
 	// tests give each test its own.
 	Schema string
-	// Committers is the number of committer workers (default 2): each
-	// commits its batches on its own connection, and PostgreSQL runs each
-	// connection on one core.
-	Committers int
 }
 
 // Channel is the LISTEN/NOTIFY channel of the wake-up bus.
@@ -97,8 +92,7 @@ func Open(ctx context.Context, url string, opts Options) (*store.DB, error) {
 	}()
 	return store.New(store.Config{
 		Engine: &Engine{}, Writer: db, Reader: db, Bus: bus, Log: opts.Log, Registry: opts.Registry,
-		Committers: cmp.Or(opts.Committers, 2),
-		Closers:    []func() error{func() error { stop(); <-done; return nil }, db.Close},
+		Closers: []func() error{func() error { stop(); <-done; return nil }, db.Close},
 	}), nil
 }
 
