@@ -38,7 +38,7 @@ func Open(ctx context.Context, path string, opts Options) (*store.DB, error) {
 	dsn := func(mode string, pragmas ...string) string {
 		q := url.Values{}
 		for _, p := range append([]string{"journal_mode(WAL)", "synchronous(FULL)", "busy_timeout(10000)", "foreign_keys(ON)",
-			"cache_size(-8192)", "temp_store(MEMORY)"}, pragmas...) {
+			"cache_size(-32768)", "temp_store(MEMORY)"}, pragmas...) {
 			q.Add("_pragma", p)
 		}
 		q.Set("_txlock", mode)
