@@ -50,9 +50,14 @@ func benchLedger(b *testing.B, db *store.DB) {
 	done := make(chan struct{})
 	go func() { db.RunBackground(ctx, "bench", slog.New(slog.DiscardHandler)); close(done) }()
 	defer func() { stop(); <-done }()
+	w, err := load.Prepare(context.Background(), load.StoreDriver{DB: db}, load.Config{
+		Accounts: 1000, Merchants: 50, Transfers: b.N, Concurrency: 384, HotRatio: 0.1, Asset: "USD"})
+	if err != nil {
+		b.Fatal(err)
+	}
 	b.ResetTimer()
-	r, err := load.Run(context.Background(), load.StoreDriver{DB: db}, load.Config{
-		Accounts: 1000, Merchants: 50, Transfers: max(b.N, 1000), Concurrency: 384, HotRatio: 0.1, Asset: "USD"})
+	r, err := w.Run(context.Background())
+	b.StopTimer()
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -67,13 +67,36 @@ func (r Report) String() string {
 // fails if any transfer fails for a reason other than a clean rejection, or
 // if the ledger's invariants break.
 func Run(ctx context.Context, d Driver, cfg Config) (Report, error) {
-	if cfg.Accounts < 1 || cfg.Merchants < 1 || cfg.Transfers < 1 || cfg.Concurrency < 1 || cfg.HotRatio < 0 || cfg.HotRatio > 1 {
-		return Report{}, errors.New("load: accounts, merchants, transfers and concurrency must be positive, hot ratio in [0,1]")
-	}
-	wallets, merchants, err := setup(ctx, d, cfg)
+	w, err := Prepare(ctx, d, cfg)
 	if err != nil {
 		return Report{}, err
 	}
+	return w.Run(ctx)
+}
+
+// Workload is a prepared run: accounts created and funded.
+type Workload struct {
+	d         Driver
+	cfg       Config
+	wallets   []string
+	merchants []string
+}
+
+// Prepare creates and funds the accounts of a run.
+func Prepare(ctx context.Context, d Driver, cfg Config) (*Workload, error) {
+	if cfg.Accounts < 1 || cfg.Merchants < 1 || cfg.Transfers < 1 || cfg.Concurrency < 1 || cfg.HotRatio < 0 || cfg.HotRatio > 1 {
+		return nil, errors.New("load: accounts, merchants, transfers and concurrency must be positive, hot ratio in [0,1]")
+	}
+	wallets, merchants, err := setup(ctx, d, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Workload{d: d, cfg: cfg, wallets: wallets, merchants: merchants}, nil
+}
+
+// Run drives the transfers, timing only them, then checks the ledger.
+func (wl *Workload) Run(ctx context.Context) (Report, error) {
+	d, cfg, wallets, merchants := wl.d, wl.cfg, wl.wallets, wl.merchants
 	var next atomic.Int64
 	var rejected atomic.Int64
 	latencies := make([][]time.Duration, cfg.Concurrency)
