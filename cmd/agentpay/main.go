@@ -25,6 +25,7 @@ AGENTPAY_ADMIN_TOKEN). Run "agentpay COMMAND --help" for a command's flags.
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	tuneGC()
 	if err := run(ctx, os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "agentpay:", err)
 		os.Exit(1)
