@@ -168,7 +168,11 @@ func (c *Committer) commit(units []*Unit) {
 	}
 	c.log.Error("unit failed to commit", "error", err)
 	u := units[0]
-	u.result = Result{Err: agentpay.Errorf(agentpay.EINTERNAL, "commit_failed", "the ledger could not commit this request; it had no effect")}
+	// Usually nothing of the unit was written, but a connection lost during
+	// COMMIT leaves that unknown: the caller learns the outcome by retrying
+	// with the same ids and Idempotency-Key, which never applies twice.
+	u.result = Result{Err: agentpay.Errorf(agentpay.EINTERNAL, "commit_failed",
+		"the ledger could not commit this request; retry it with the same Idempotency-Key to learn its outcome")}
 	close(u.done)
 }
 
