@@ -530,26 +530,16 @@ func (c *Committer) write(ctx context.Context, tx *sql.Tx, p *plan, ch ledger.Ch
 			p.nums[id] = num
 		}
 	}
-	if len(ch.Transfers) > 0 {
-		links := &Links{Nums: p.nums}
-		if c.engine.ChainsHistory() {
-			links.Prev = p.chain(ch.Transfers)
-		}
-		n, err := c.engine.InsertTransfers(ctx, tx, ch.Transfers, links)
-		if err != nil {
-			return fmt.Errorf("insert transfers: %w", err)
-		}
-		if n != len(ch.Transfers) {
+	w := &LedgerWrites{Transfers: ch.Transfers, Links: &Links{Nums: p.nums}, Pendings: ch.Pendings}
+	if c.engine.ChainsHistory() && len(ch.Transfers) > 0 {
+		w.Links.Prev = p.chain(ch.Transfers)
+	}
+	w.Rows, w.Deltas = c.splitAccounts(p, ch.Accounts)
+	if err := c.engine.WriteLedger(ctx, tx, w); err != nil {
+		if errors.Is(err, ErrIDTaken) {
 			return errRace
 		}
-	}
-	if len(ch.Pendings) > 0 {
-		if err := c.engine.UpdatePendingStatus(ctx, tx, ch.Pendings); err != nil {
-			return fmt.Errorf("update pending: %w", err)
-		}
-	}
-	if err := c.writeAccounts(ctx, tx, p, ch.Accounts); err != nil {
-		return err
+		return fmt.Errorf("write ledger: %w", err)
 	}
 	tables := make([]*Table, 0, len(p.rows))
 	for t := range p.rows {
@@ -592,11 +582,11 @@ func (c *Committer) write(ctx context.Context, tx *sql.Tx, p *plan, ch ledger.Ch
 	return nil
 }
 
-// writeAccounts writes each changed account once: as a relative update of
-// its row when the account was locked (or the engine has one writer), as a
-// delta row beside it otherwise, so that nobody waits on a hot account.
-func (c *Committer) writeAccounts(ctx context.Context, tx *sql.Tx, p *plan, changes []ledger.AccountChange) error {
-	var rows, deltas []agentpay.Account
+// splitAccounts sorts the changed accounts into the two ways an account is
+// written, once per batch: as a relative update of its row when the account
+// was locked (or the engine has one writer), as a delta row beside it
+// otherwise, so that nobody waits on a hot account.
+func (c *Committer) splitAccounts(p *plan, changes []ledger.AccountChange) (rows, deltas []agentpay.Account) {
 	changed := map[string]bool{}
 	for _, a := range changes {
 		changed[a.Account.ID] = true
@@ -614,17 +604,7 @@ func (c *Committer) writeAccounts(ctx context.Context, tx *sql.Tx, p *plan, chan
 			rows = append(rows, agentpay.Account{ID: id, HistoryHead: head})
 		}
 	}
-	if len(rows) > 0 {
-		if err := c.engine.AddToAccounts(ctx, tx, rows); err != nil {
-			return fmt.Errorf("update accounts: %w", err)
-		}
-	}
-	if len(deltas) > 0 {
-		if err := c.engine.InsertAccountDeltas(ctx, tx, deltas); err != nil {
-			return fmt.Errorf("insert account deltas: %w", err)
-		}
-	}
-	return nil
+	return rows, deltas
 }
 
 // needsLock reports whether a change to an account with these flags raised a

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 
 	"github.com/agentpay/agentpay"
 )
@@ -32,14 +33,10 @@ type Engine interface {
 	// inserted, by id (fewer than given means another writer took an id
 	// first).
 	InsertAccounts(ctx context.Context, tx *sql.Tx, accounts []agentpay.Account) (map[string]int64, error)
-	// AddToAccounts adds each delta's four balance fields to its account row.
-	AddToAccounts(ctx context.Context, tx *sql.Tx, deltas []agentpay.Account) error
-	// InsertAccountDeltas records deltas beside their account rows, for
-	// accounts that were not locked. Only called when Locking is true.
-	InsertAccountDeltas(ctx context.Context, tx *sql.Tx, deltas []agentpay.Account) error
-	// InsertTransfers inserts transfers (rejections included), ignoring ids
-	// that exist; it returns how many were inserted.
-	InsertTransfers(ctx context.Context, tx *sql.Tx, transfers []*agentpay.Transfer, links *Links) (int, error)
+	// WriteLedger writes a batch's ledger changes (in one statement where
+	// the engine can). It returns an error wrapping ErrIDTaken if a transfer
+	// id was taken by another writer since the batch looked.
+	WriteLedger(ctx context.Context, tx *sql.Tx, w *LedgerWrites) error
 	// ChainsHistory reports whether the engine keeps an account's history as
 	// a chain of transfers (Links.Prev, Account.HistoryHead) rather than in
 	// an index.
@@ -57,8 +54,6 @@ type Engine interface {
 	// seen (MaxInt64 and "" for the first page), $4 the limit. It selects
 	// TransferColumns.
 	HistoryQuery() string
-	// UpdatePendingStatus writes the pending status of stored transfers.
-	UpdatePendingStatus(ctx context.Context, tx *sql.Tx, transfers []*agentpay.Transfer) error
 	// ExistingKeys returns which of keys are already in the table.
 	ExistingKeys(ctx context.Context, tx *sql.Tx, table *Table, keys []string) ([]string, error)
 	// InsertRows inserts rows into a table, ignoring keys that exist; it
@@ -102,3 +97,15 @@ type Links struct {
 	Nums map[string]int64    // account id -> Num
 	Prev map[string][2]int64 // transfer id -> timestamps of the previous transfer of its debit and credit account
 }
+
+// LedgerWrites are a batch's ledger changes.
+type LedgerWrites struct {
+	Transfers []*agentpay.Transfer // new transfers and stored rejections
+	Links     *Links
+	Pendings  []*agentpay.Transfer // stored pending transfers whose status changed
+	Rows      []agentpay.Account   // to add to account rows: the four balance fields, and HistoryHead as a new maximum
+	Deltas    []agentpay.Account   // to record as delta rows (engines that lock)
+}
+
+// ErrIDTaken reports that another writer inserted an id first.
+var ErrIDTaken = errors.New("store: id taken by another writer")

@@ -162,70 +162,68 @@ func deltaArrays(deltas []agentpay.Account) (id []string, dp, dpo, cp, cpo []int
 	return
 }
 
-// AddToAccounts implements store.Engine.
-func (e *Engine) AddToAccounts(ctx context.Context, tx *sql.Tx, deltas []agentpay.Account) error {
-	id, dp, dpo, cp, cpo := deltaArrays(deltas)
-	n, err := exec(ctx, tx, `UPDATE accounts a SET
-		debits_pending = a.debits_pending + d.dp, debits_posted = a.debits_posted + d.dpo,
-		credits_pending = a.credits_pending + d.cp, credits_posted = a.credits_posted + d.cpo
-		FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[]) AS d(id, dp, dpo, cp, cpo)
-		WHERE a.id = d.id`, id, dp, dpo, cp, cpo)
-	if err != nil {
-		return err
-	}
-	if n != len(deltas) {
-		return fmt.Errorf("postgres: updated %d accounts of %d", n, len(deltas))
-	}
-	return nil
-}
-
-// InsertAccountDeltas implements store.Engine.
-func (e *Engine) InsertAccountDeltas(ctx context.Context, tx *sql.Tx, deltas []agentpay.Account) error {
-	id, dp, dpo, cp, cpo := deltaArrays(deltas)
-	_, err := exec(ctx, tx, `INSERT INTO account_deltas (account_id, debits_pending, debits_posted, credits_pending, credits_posted)
-		SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[])`, id, dp, dpo, cp, cpo)
-	return err
-}
-
-// InsertTransfers implements store.Engine.
-func (e *Engine) InsertTransfers(ctx context.Context, tx *sql.Tx, transfers []*agentpay.Transfer, _ *store.Links) (int, error) {
-	n := len(transfers)
-	cols := make([][]string, 9) // id, debit, credit, asset, pending_id, reference, code, pending_status, result
-	ints := make([][]int64, 5)  // amount, flags, timeout, timestamp, expires_at
-	for i := range cols {
-		cols[i] = make([]string, n)
+// WriteLedger implements store.Engine in one statement, so a batch costs
+// one round trip for all its ledger rows: data-modifying WITH clauses all run,
+// on one snapshot. The pending statuses updated are of transfers stored
+// before the batch, never of those it inserts.
+func (e *Engine) WriteLedger(ctx context.Context, tx *sql.Tx, w *store.LedgerWrites) error {
+	n := len(w.Transfers)
+	texts := make([][]string, 9) // id, debit, credit, asset, pending_id, reference, code, pending_status, result
+	ints := make([][]int64, 5)   // amount, flags, timeout, timestamp, expires_at
+	for i := range texts {
+		texts[i] = make([]string, n)
 	}
 	for i := range ints {
 		ints[i] = make([]int64, n)
 	}
-	for i, t := range transfers {
-		cols[0][i], cols[1][i], cols[2][i], cols[3][i], cols[4][i] = t.ID, t.DebitAccountID, t.CreditAccountID, t.Asset, t.PendingID
-		cols[5][i], cols[6][i], cols[7][i], cols[8][i] = t.Reference, t.Code, string(t.PendingStatus), t.Result
+	for i, t := range w.Transfers {
+		texts[0][i], texts[1][i], texts[2][i], texts[3][i], texts[4][i] = t.ID, t.DebitAccountID, t.CreditAccountID, t.Asset, t.PendingID
+		texts[5][i], texts[6][i], texts[7][i], texts[8][i] = t.Reference, t.Code, string(t.PendingStatus), t.Result
 		ints[0][i], ints[1][i], ints[2][i], ints[3][i], ints[4][i] = t.Amount, int64(t.Flags), t.TimeoutSeconds, t.Timestamp, t.ExpiresAt
 	}
-	return exec(ctx, tx, `INSERT INTO transfers (`+store.TransferColumns+`)
-		SELECT id, dr, cr, amount, asset, flags, pending_id, timeout, reference, code, ts, expires_at, status, result
-		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
-			$10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[], $14::bigint[])
-			AS t(id, dr, cr, asset, pending_id, reference, code, status, result, amount, flags, timeout, ts, expires_at)
-		ON CONFLICT (id) DO NOTHING`,
-		cols[0], cols[1], cols[2], cols[3], cols[4], cols[5], cols[6], cols[7], cols[8],
-		ints[0], ints[1], ints[2], ints[3], ints[4])
-}
-
-// UpdatePendingStatus implements store.Engine.
-func (e *Engine) UpdatePendingStatus(ctx context.Context, tx *sql.Tx, transfers []*agentpay.Transfer) error {
-	ids, statuses := make([]string, len(transfers)), make([]string, len(transfers))
-	for i, t := range transfers {
-		ids[i], statuses[i] = t.ID, string(t.PendingStatus)
+	pendingIDs, pendingStatus := make([]string, len(w.Pendings)), make([]string, len(w.Pendings))
+	for i, t := range w.Pendings {
+		pendingIDs[i], pendingStatus[i] = t.ID, string(t.PendingStatus)
 	}
-	n, err := exec(ctx, tx, `UPDATE transfers t SET pending_status = d.status
-		FROM unnest($1::text[], $2::text[]) AS d(id, status) WHERE t.id = d.id`, ids, statuses)
-	if err != nil {
+	rID, rDP, rDPo, rCP, rCPo := deltaArrays(w.Rows)
+	dID, dDP, dDPo, dCP, dCPo := deltaArrays(w.Deltas)
+	var inserted, pendings, rows int
+	err := tx.QueryRowContext(ctx, `WITH ins AS (
+			INSERT INTO transfers (`+store.TransferColumns+`)
+			SELECT id, dr, cr, amount, asset, flags, pending_id, timeout, reference, code, ts, expires_at, status, result
+			FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
+				$10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[], $14::bigint[])
+				AS t(id, dr, cr, asset, pending_id, reference, code, status, result, amount, flags, timeout, ts, expires_at)
+			ON CONFLICT (id) DO NOTHING RETURNING 1
+		), pend AS (
+			UPDATE transfers t SET pending_status = d.status
+			FROM unnest($15::text[], $16::text[]) AS d(id, status) WHERE t.id = d.id RETURNING 1
+		), acc AS (
+			UPDATE accounts a SET
+				debits_pending = a.debits_pending + d.dp, debits_posted = a.debits_posted + d.dpo,
+				credits_pending = a.credits_pending + d.cp, credits_posted = a.credits_posted + d.cpo
+			FROM unnest($17::text[], $18::bigint[], $19::bigint[], $20::bigint[], $21::bigint[]) AS d(id, dp, dpo, cp, cpo)
+			WHERE a.id = d.id RETURNING 1
+		), del AS (
+			INSERT INTO account_deltas (account_id, debits_pending, debits_posted, credits_pending, credits_posted)
+			SELECT * FROM unnest($22::text[], $23::bigint[], $24::bigint[], $25::bigint[], $26::bigint[])
+		)
+		SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM pend), (SELECT count(*) FROM acc)`,
+		texts[0], texts[1], texts[2], texts[3], texts[4], texts[5], texts[6], texts[7], texts[8],
+		ints[0], ints[1], ints[2], ints[3], ints[4],
+		pendingIDs, pendingStatus,
+		rID, rDP, rDPo, rCP, rCPo,
+		dID, dDP, dDPo, dCP, dCPo,
+	).Scan(&inserted, &pendings, &rows)
+	switch {
+	case err != nil:
 		return err
-	}
-	if n != len(transfers) {
-		return fmt.Errorf("postgres: updated %d pending transfers of %d", n, len(transfers))
+	case inserted != n:
+		return store.ErrIDTaken
+	case pendings != len(w.Pendings):
+		return fmt.Errorf("postgres: updated %d pending transfers of %d", pendings, len(w.Pendings))
+	case rows != len(w.Rows):
+		return fmt.Errorf("postgres: updated %d accounts of %d", rows, len(w.Rows))
 	}
 	return nil
 }

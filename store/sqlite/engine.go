@@ -34,7 +34,7 @@ func bulkStatements() []struct {
 		build func(string) string
 		width int
 	}{
-		{insertTransfers, transferWidth},
+		{insertTransfersSQL, transferWidth},
 		{updateAccounts, 6},
 		{updatePending, 2},
 		{insertInto(idempotencyName, idempotencyColumns), 6},
@@ -242,8 +242,8 @@ func (e *Engine) HistoryQuery() string {
 	ORDER BY transfers.timestamp DESC LIMIT $4`
 }
 
-// AddToAccounts implements store.Engine.
-func (e *Engine) AddToAccounts(ctx context.Context, tx *sql.Tx, deltas []agentpay.Account) error {
+// addToAccounts adds deltas to account rows.
+func (e *Engine) addToAccounts(ctx context.Context, tx *sql.Tx, deltas []agentpay.Account) error {
 	rows := make([][]any, len(deltas))
 	for i, d := range deltas {
 		rows[i] = []any{d.ID, d.DebitsPending, d.DebitsPosted, d.CreditsPending, d.CreditsPosted, d.HistoryHead}
@@ -258,23 +258,40 @@ func (e *Engine) AddToAccounts(ctx context.Context, tx *sql.Tx, deltas []agentpa
 	return nil
 }
 
-// InsertAccountDeltas implements store.Engine; never called, as Locking is false.
-func (e *Engine) InsertAccountDeltas(context.Context, *sql.Tx, []agentpay.Account) error {
-	return fmt.Errorf("sqlite: account deltas are not used with one writer")
+// WriteLedger implements store.Engine, one bulk statement per kind of row.
+// SQLite writes no deltas: with one writer every account is written in place.
+func (e *Engine) WriteLedger(ctx context.Context, tx *sql.Tx, w *store.LedgerWrites) error {
+	if len(w.Deltas) > 0 {
+		return fmt.Errorf("sqlite: account deltas are not used with one writer")
+	}
+	if n, err := e.insertTransfers(ctx, tx, w.Transfers, w.Links); err != nil {
+		return err
+	} else if n != len(w.Transfers) {
+		return store.ErrIDTaken
+	}
+	if len(w.Pendings) > 0 {
+		if err := e.updatePendingStatus(ctx, tx, w.Pendings); err != nil {
+			return err
+		}
+	}
+	if len(w.Rows) > 0 {
+		return e.addToAccounts(ctx, tx, w.Rows)
+	}
+	return nil
 }
 
-// InsertTransfers implements store.Engine.
-func (e *Engine) InsertTransfers(ctx context.Context, tx *sql.Tx, transfers []*agentpay.Transfer, links *store.Links) (int, error) {
+// insertTransfers inserts transfers and returns how many were new.
+func (e *Engine) insertTransfers(ctx context.Context, tx *sql.Tx, transfers []*agentpay.Transfer, links *store.Links) (int, error) {
 	rows := make([][]any, len(transfers))
 	for i, t := range transfers {
 		prev := links.Prev[t.ID]
 		rows[i] = append(store.TransferValues(t), links.Nums[t.DebitAccountID], links.Nums[t.CreditAccountID], prev[0], prev[1])
 	}
-	return e.chunked(ctx, tx, rows, insertTransfers)
+	return e.chunked(ctx, tx, rows, insertTransfersSQL)
 }
 
-// UpdatePendingStatus implements store.Engine.
-func (e *Engine) UpdatePendingStatus(ctx context.Context, tx *sql.Tx, transfers []*agentpay.Transfer) error {
+// updatePendingStatus writes the status of stored pending transfers.
+func (e *Engine) updatePendingStatus(ctx context.Context, tx *sql.Tx, transfers []*agentpay.Transfer) error {
 	rows := make([][]any, len(transfers))
 	for i, t := range transfers {
 		rows[i] = []any{t.ID, string(t.PendingStatus)}
@@ -324,7 +341,7 @@ const variablesMax = 32000
 
 const transferWidth = 18 // store.TransferColumns, the two account numbers and the two links
 
-func insertTransfers(values string) string {
+func insertTransfersSQL(values string) string {
 	return `INSERT INTO transfers (` + store.TransferColumns + `, debit_num, credit_num, debit_prev, credit_prev) VALUES ` +
 		values + ` ON CONFLICT DO NOTHING`
 }
