@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -22,9 +21,8 @@ import (
 	"github.com/agentpay/agentpay/httpapi"
 	"github.com/agentpay/agentpay/store"
 	"github.com/agentpay/agentpay/store/postgres"
+	"github.com/agentpay/agentpay/store/postgres/pgtest"
 	"github.com/agentpay/agentpay/store/sqlite"
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -53,22 +51,15 @@ func forEachDB(t *testing.T, f func(t *testing.T, a *api)) {
 		f(t, newAPI(t, db, reg))
 	})
 	t.Run("postgres", func(t *testing.T) {
-		url := os.Getenv("AGENTPAY_TEST_POSTGRES_URL")
-		if url == "" {
-			t.Skip("AGENTPAY_TEST_POSTGRES_URL not set")
-		}
+		url := pgtest.URL(t)
 		t.Parallel()
 		reg := prometheus.NewRegistry()
-		schema := "httpapi_" + randomHex(8)
+		schema := pgtest.Schema(t, url, "httpapi")
 		db, err := postgres.Open(context.Background(), url, postgres.Options{Schema: schema, Registry: reg, Log: quietLog()})
 		if err != nil {
-			dropSchema(t, url, schema)
 			t.Fatal(err)
 		}
-		t.Cleanup(func() {
-			_ = db.Close()
-			dropSchema(t, url, schema)
-		})
+		t.Cleanup(func() { _ = db.Close() })
 		f(t, newAPI(t, db, reg))
 	})
 }
@@ -82,19 +73,6 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
-}
-
-func dropSchema(t *testing.T, url, schema string) {
-	cfg, err := pgx.ParseConfig(url)
-	if err != nil {
-		t.Error(err)
-		return
-	}
-	db := stdlib.OpenDB(*cfg)
-	defer db.Close()
-	if _, err := db.Exec(`DROP SCHEMA IF EXISTS ` + pgx.Identifier{schema}.Sanitize() + ` CASCADE`); err != nil {
-		t.Errorf("drop schema %s: %v", schema, err)
-	}
 }
 
 func newAPI(t *testing.T, db *store.DB, reg *prometheus.Registry) *api {

@@ -3,15 +3,13 @@ package load_test
 import (
 	"context"
 	"log/slog"
-	"os"
 	"testing"
 
 	"github.com/agentpay/agentpay/load"
 	"github.com/agentpay/agentpay/store"
 	"github.com/agentpay/agentpay/store/postgres"
+	"github.com/agentpay/agentpay/store/postgres/pgtest"
 	"github.com/agentpay/agentpay/store/sqlite"
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
 )
 
 // BenchmarkLedger measures durable single-transfer units through the
@@ -27,18 +25,12 @@ func BenchmarkLedger(b *testing.B) {
 		benchLedger(b, db)
 	})
 	b.Run("postgres", func(b *testing.B) {
-		url := os.Getenv("AGENTPAY_TEST_POSTGRES_URL")
-		if url == "" {
-			b.Skip("AGENTPAY_TEST_POSTGRES_URL not set")
-		}
-		db, err := postgres.Open(context.Background(), url, postgres.Options{Schema: "bench_ledger"})
+		url := pgtest.URL(b)
+		db, err := postgres.Open(context.Background(), url, postgres.Options{Schema: pgtest.Schema(b, url, "bench")})
 		if err != nil {
 			b.Fatal(err)
 		}
-		defer func() {
-			db.Close()
-			dropSchema(b, url, "bench_ledger")
-		}()
+		defer db.Close()
 		benchLedger(b, db)
 	})
 }
@@ -63,16 +55,4 @@ func benchLedger(b *testing.B, db *store.DB) {
 	}
 	b.ReportMetric(r.TransfersPerSecond, "transfers/s")
 	b.ReportMetric(r.P99ms, "p99_ms")
-}
-
-func dropSchema(b *testing.B, url, schema string) {
-	cfg, err := pgx.ParseConfig(url)
-	if err != nil {
-		b.Fatal(err)
-	}
-	db := stdlib.OpenDB(*cfg)
-	defer db.Close()
-	if _, err := db.Exec(`DROP SCHEMA IF EXISTS ` + pgx.Identifier{schema}.Sanitize() + ` CASCADE`); err != nil {
-		b.Fatal(err)
-	}
 }

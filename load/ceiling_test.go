@@ -1,15 +1,14 @@
 package load_test
 
 import (
-	"context"
 	"database/sql"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/agentpay/agentpay"
+	"github.com/agentpay/agentpay/store/postgres/pgtest"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 	_ "modernc.org/sqlite"
@@ -74,23 +73,12 @@ func BenchmarkRawInsertCeiling(b *testing.B) {
 		run(b, db, func(int) string { return "?" })
 	})
 	b.Run("postgres", func(b *testing.B) {
-		url := os.Getenv("AGENTPAY_TEST_POSTGRES_URL")
-		if url == "" {
-			b.Skip("AGENTPAY_TEST_POSTGRES_URL not set")
-		}
+		url := pgtest.URL(b)
 		cfg, err := pgx.ParseConfig(url)
 		if err != nil {
 			b.Fatal(err)
 		}
-		admin := stdlib.OpenDB(*cfg)
-		if _, err := admin.Exec("CREATE SCHEMA IF NOT EXISTS bench_raw"); err != nil {
-			b.Fatal(err)
-		}
-		defer func() {
-			_, _ = admin.ExecContext(context.Background(), "DROP SCHEMA bench_raw CASCADE")
-			admin.Close()
-		}()
-		cfg.RuntimeParams["search_path"] = "bench_raw"
+		cfg.RuntimeParams["search_path"] = pgtest.Schema(b, url, "bench_raw")
 		db := stdlib.OpenDB(*cfg)
 		defer db.Close()
 		run(b, db, func(i int) string { return fmt.Sprintf("$%d", i) })

@@ -3,18 +3,13 @@ package store_test
 import (
 	"context"
 	"database/sql"
-	"fmt"
-	"os"
-	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/agentpay/agentpay"
 	"github.com/agentpay/agentpay/store"
 	"github.com/agentpay/agentpay/store/postgres"
+	"github.com/agentpay/agentpay/store/postgres/pgtest"
 	"github.com/agentpay/agentpay/store/sqlite"
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
 )
 
 // engines runs f against SQLite always and PostgreSQL when
@@ -32,11 +27,8 @@ func engines(t *testing.T, f func(t *testing.T, open func() *store.DB)) {
 		})
 	})
 	t.Run("postgres", func(t *testing.T) {
-		url := os.Getenv("AGENTPAY_TEST_POSTGRES_URL")
-		if url == "" {
-			t.Skip("AGENTPAY_TEST_POSTGRES_URL not set")
-		}
-		schema := PostgresSchema(t, url)
+		url := pgtest.URL(t)
+		schema := pgtest.Schema(t, url, "store")
 		f(t, func() *store.DB {
 			db, err := postgres.Open(context.Background(), url, postgres.Options{Schema: schema})
 			if err != nil {
@@ -46,31 +38,6 @@ func engines(t *testing.T, f func(t *testing.T, open func() *store.DB)) {
 			return db
 		})
 	})
-}
-
-var schemaSeq atomic.Int64
-
-// PostgresSchema returns a new schema name and drops the schema when the
-// test ends.
-func PostgresSchema(t *testing.T, url string) string {
-	name := fmt.Sprintf("t_%d_%d_%s", os.Getpid(), schemaSeq.Add(1),
-		strings.ToLower(strings.NewReplacer("/", "_", "-", "_").Replace(t.Name())))
-	if len(name) > 60 {
-		name = name[:60]
-	}
-	t.Cleanup(func() {
-		cfg, err := pgx.ParseConfig(url)
-		if err != nil {
-			t.Error(err)
-			return
-		}
-		db := stdlib.OpenDB(*cfg)
-		defer db.Close()
-		if _, err := db.Exec(`DROP SCHEMA IF EXISTS ` + pgx.Identifier{name}.Sanitize() + ` CASCADE`); err != nil {
-			t.Error(err)
-		}
-	})
-	return name
 }
 
 // fixture is a ledger with a funded wallet and a merchant.

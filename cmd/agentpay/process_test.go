@@ -22,8 +22,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/agentpay/agentpay/store/postgres/pgtest"
 )
 
 // processToken is the operator token the subprocesses get.
@@ -73,32 +72,12 @@ func forEachDatabase(t *testing.T, f func(t *testing.T, db database)) {
 		f(t, database{name: "sqlite", url: "sqlite:" + filepath.Join(t.TempDir(), "a.db")})
 	})
 	t.Run("postgres", func(t *testing.T) {
-		base := os.Getenv("AGENTPAY_TEST_POSTGRES_URL")
-		if base == "" {
-			t.Skip("AGENTPAY_TEST_POSTGRES_URL not set")
-		}
+		base := pgtest.URL(t)
 		t.Parallel()
-		schema := "cmd_" + randomHex(8)
-		exec := func(sql string) {
-			cfg, err := pgx.ParseConfig(base)
-			if err != nil {
-				t.Fatal(err)
-			}
-			db := stdlib.OpenDB(*cfg)
-			defer db.Close()
-			if _, err := db.Exec(sql); err != nil {
-				t.Errorf("%s: %v", sql, err)
-			}
-		}
-		exec(`CREATE SCHEMA ` + pgx.Identifier{schema}.Sanitize())
-		// Cleanups run last-in first-out: this one after the servers the
-		// test starts are gone.
-		t.Cleanup(func() { exec(`DROP SCHEMA IF EXISTS ` + pgx.Identifier{schema}.Sanitize() + ` CASCADE`) })
-		sep := "?"
-		if strings.Contains(base, "?") {
-			sep = "&"
-		}
-		f(t, database{name: "postgres", url: base + sep + "search_path=" + schema})
+		// Cleanups run last-in first-out: the schema goes after the servers
+		// the test starts are gone.
+		schema := pgtest.Schema(t, base, "cmd")
+		f(t, database{name: "postgres", url: pgtest.WithSearchPath(base, schema)})
 	})
 }
 
