@@ -19,13 +19,17 @@ Usage:
                        [--concurrency N] [--hot-ratio R] [--asset CODE] [--json]
 
 Every flag has an AGENTPAY_* environment fallback (AGENTPAY_ADDR, AGENTPAY_DB,
-AGENTPAY_ADMIN_TOKEN). Run "agentpay COMMAND --help" for a command's flags.
+AGENTPAY_ADMIN_TOKEN). AGENTPAY_ASSETS registers digital assets, e.g. "EURC:6". Run "agentpay COMMAND --help" for a command's flags.
 `
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	tuneGC()
+	if err := registerAssets(os.Getenv("AGENTPAY_ASSETS")); err != nil {
+		fmt.Fprintln(os.Stderr, "agentpay:", err)
+		os.Exit(2)
+	}
 	if err := run(ctx, os.Args[1:]); err != nil {
 		fmt.Fprintln(os.Stderr, "agentpay:", err)
 		os.Exit(1)
