@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -323,6 +324,8 @@ type plan struct {
 	loadedAccounts []string         // ids of the accounts read from the database
 	heads          map[string]int64 // account id -> its newest transfer, for engines that chain history
 	rows           map[*Table][][]any
+	versions       map[*Table]map[string]int64 // current version of each row the batch updates or inserts
+	updates        []Update
 	idempotency    []IdempotencyRecord
 }
 
@@ -334,12 +337,14 @@ func (c *Committer) load(ctx context.Context, tx *sql.Tx, units []*Unit, now int
 		replays:  map[string]*IdempotencyRecord{},
 		rows:     map[*Table][][]any{},
 		nums:     map[string]int64{},
+		versions: map[*Table]map[string]int64{},
 	}
 	transferIDs := set{}
 	pendingIDs := set{}
 	accountIDs := set{}
 	lock := set{}
 	keys := map[*Table]set{}
+	updated := map[*Table]set{}
 	for _, u := range units {
 		for _, t := range u.Transfers {
 			transferIDs.add(t.ID)
@@ -371,6 +376,12 @@ func (c *Committer) load(ctx context.Context, tx *sql.Tx, units []*Unit, now int
 				keys[r.Table] = set{}
 			}
 			keys[r.Table].add(r.Key())
+		}
+		for _, up := range u.Updates {
+			if updated[up.Table] == nil {
+				updated[up.Table] = set{}
+			}
+			updated[up.Table].add(up.Key)
 		}
 		if u.Idempotency != nil {
 			if keys[idempotencyTable] == nil {
@@ -428,6 +439,13 @@ func (c *Committer) load(ctx context.Context, tx *sql.Tx, units []*Unit, now int
 		}
 		p.existing[table.Name] = m
 	}
+	for table, ks := range updated {
+		v, err := c.engine.Versions(ctx, tx, table, ks.list())
+		if err != nil {
+			return nil, fmt.Errorf("load versions of %s: %w", table.Name, err)
+		}
+		p.versions[table] = v
+	}
 	if len(p.existing[idempotencyTable.Name]) > 0 {
 		ids := make([]string, 0, len(p.existing[idempotencyTable.Name]))
 		for id := range p.existing[idempotencyTable.Name] {
@@ -477,6 +495,9 @@ func (p *plan) applyEffects(u *Unit) Result {
 			return Result{Err: agentpay.Errorf(agentpay.ECONFLICT, "already_exists", "%s %s already exists", r.Table.Name, r.Key())}
 		}
 	}
+	if err := p.checkUpdates(u); err != nil {
+		return Result{Err: err}
+	}
 	for i, a := range u.Accounts {
 		if err := p.batch.CreateAccount(a); err != nil {
 			for _, done := range u.Accounts[:i] {
@@ -512,6 +533,13 @@ func (p *plan) applyEffects(u *Unit) Result {
 	for _, r := range u.Rows {
 		p.existing[r.Table.Name][r.Key()] = true
 		p.rows[r.Table] = append(p.rows[r.Table], r.Values)
+		if r.Table.Version != "" {
+			p.version(r.Table)[r.Key()] = r.Values[r.Table.versionIndex()].(int64)
+		}
+	}
+	for _, up := range u.Updates {
+		p.version(up.Table)[up.Key] = up.Version + 1
+		p.updates = append(p.updates, up)
 	}
 	return res
 }
@@ -555,6 +583,11 @@ func (c *Committer) write(ctx context.Context, tx *sql.Tx, p *plan, ch ledger.Ch
 			return errRace
 		}
 	}
+	for _, up := range p.updates {
+		if err := writeUpdate(ctx, tx, up); err != nil {
+			return err
+		}
+	}
 	if len(p.idempotency) > 0 {
 		rows := make([][]any, len(p.idempotency))
 		for i, r := range p.idempotency {
@@ -578,6 +611,36 @@ func (c *Committer) write(ctx context.Context, tx *sql.Tx, p *plan, ch ledger.Ch
 		if err := c.engine.Notify(ctx, tx, topics); err != nil {
 			return fmt.Errorf("notify: %w", err)
 		}
+	}
+	return nil
+}
+
+// version returns the versions the plan knows of a table's rows.
+func (p *plan) version(t *Table) map[string]int64 {
+	if p.versions[t] == nil {
+		p.versions[t] = map[string]int64{}
+	}
+	return p.versions[t]
+}
+
+// checkUpdates checks a unit's updates against the rows' current versions,
+// counting the changes of earlier units of the batch (and of this one: a row
+// updated twice in one unit conflicts with itself).
+func (p *plan) checkUpdates(u *Unit) error {
+	seen := map[string]bool{}
+	for _, up := range u.Updates {
+		if !up.valid() {
+			return agentpay.Errorf(agentpay.EINTERNAL, "invalid_update", "update of %s %s is malformed", up.Table.Name, up.Key)
+		}
+		current, ok := p.version(up.Table)[up.Key]
+		if !ok {
+			return agentpay.Errorf(agentpay.ENOTFOUND, "not_found", "%s %s not found", up.Table.Name, up.Key)
+		}
+		if current != up.Version || seen[up.Table.Name+"\x00"+up.Key] {
+			return agentpay.Errorf(agentpay.ECONFLICT, "version_conflict",
+				"%s %s changed since it was read; read it again", up.Table.Name, up.Key)
+		}
+		seen[up.Table.Name+"\x00"+up.Key] = true
 	}
 	return nil
 }
@@ -617,4 +680,27 @@ func needsLock(f agentpay.AccountFlags, d agentpay.Account) bool {
 		return true
 	}
 	return false
+}
+
+// writeUpdate writes one update, in SQL both engines share. The version in
+// the WHERE clause makes it safe with several writers: a row another node
+// changed since the batch read it matches nothing, and the batch is retried.
+func writeUpdate(ctx context.Context, tx *sql.Tx, up Update) error {
+	var set strings.Builder
+	args := make([]any, 0, len(up.Values)+2)
+	for i, col := range up.Set {
+		fmt.Fprintf(&set, "%s = $%d, ", col, i+1)
+		args = append(args, up.Values[i])
+	}
+	n := len(args)
+	q := fmt.Sprintf("UPDATE %s SET %s%s = %s + 1 WHERE %s = $%d AND %s = $%d",
+		up.Table.Name, set.String(), up.Table.Version, up.Table.Version, up.Table.Key, n+1, up.Table.Version, n+2)
+	res, err := tx.ExecContext(ctx, q, append(args, up.Key, up.Version)...)
+	if err != nil {
+		return fmt.Errorf("update %s: %w", up.Table.Name, err)
+	}
+	if affected, err := res.RowsAffected(); err != nil || affected != 1 {
+		return errRace
+	}
+	return nil
 }

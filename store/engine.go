@@ -56,6 +56,9 @@ type Engine interface {
 	HistoryQuery() string
 	// ExistingKeys returns which of keys are already in the table.
 	ExistingKeys(ctx context.Context, tx *sql.Tx, table *Table, keys []string) ([]string, error)
+	// Versions returns the version of each of keys that is in a versioned
+	// table.
+	Versions(ctx context.Context, tx *sql.Tx, table *Table, keys []string) (map[string]int64, error)
 	// InsertRows inserts rows into a table, ignoring keys that exist; it
 	// returns how many were inserted.
 	InsertRows(ctx context.Context, tx *sql.Tx, table *Table, rows [][]any) (int, error)
@@ -83,13 +86,25 @@ const (
 )
 
 // Table describes a table that units write rows to. Key is its primary key
-// column; rows are only ever inserted, so uniqueness of Key is the one rule
-// the committer checks in memory before the database does.
+// column, whose uniqueness the committer checks in memory before the
+// database does. A table with a Version column may also be updated, each
+// update checked against the version its caller read.
 type Table struct {
 	Name    string
 	Key     string
 	Columns []string // Columns[0] must be Key
 	Types   []ColumnType
+	Version string // the version column (one of Columns, an Int), or "" for insert-only tables
+}
+
+// versionIndex returns the position of the version column in Columns.
+func (t *Table) versionIndex() int {
+	for i, c := range t.Columns {
+		if c == t.Version {
+			return i
+		}
+	}
+	return -1
 }
 
 // Links are what engines that chain history store beside each transfer.

@@ -258,3 +258,22 @@ func (db *DB) DuePendingTransfers(ctx context.Context, now int64, limit int) ([]
 	}
 	return ids, rows.Err()
 }
+
+// ScanVersions reads rows of (key, version) into a map; err is the error of
+// the query that made rows.
+func ScanVersions(rows *sql.Rows, err error) (map[string]int64, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var k string
+		var v int64
+		if err := rows.Scan(&k, &v); err != nil {
+			return nil, err
+		}
+		out[k] = v
+	}
+	return out, rows.Err()
+}

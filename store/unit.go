@@ -1,6 +1,8 @@
 package store
 
 import (
+	"slices"
+
 	"github.com/agentpay/agentpay"
 )
 
@@ -17,6 +19,10 @@ type Unit struct {
 	Expire []string
 	// Rows are inserted into generic tables; a key that exists fails the unit.
 	Rows []Row
+	// Updates change rows of versioned tables, each only if the row is still
+	// at the version the caller read (optimistic concurrency): otherwise the
+	// unit fails with version_conflict and the caller reads again.
+	Updates []Update
 	// Notify names bus topics woken when the unit commits.
 	Notify []string
 	// Idempotency, when set, records the response to the request that made
@@ -36,6 +42,16 @@ type Row struct {
 
 // Key returns the row's primary key.
 func (r Row) Key() string { return r.Values[0].(string) }
+
+// Update sets columns of one row of a versioned table and increments its
+// version.
+type Update struct {
+	Table   *Table
+	Key     string
+	Version int64    // the version the caller read
+	Set     []string // columns to set; never the key or the version
+	Values  []any    // in the order of Set
+}
 
 // Result is what became of a unit.
 type Result struct {
@@ -78,4 +94,18 @@ type IdempotencyRecord struct {
 	Body        []byte
 	CreatedAt   int64
 	ExpiresAt   int64
+}
+
+// valid reports whether u sets only ordinary columns of a versioned table.
+// Column names are written into SQL, so they must be the table's own.
+func (u Update) valid() bool {
+	if u.Table.Version == "" || len(u.Set) == 0 || len(u.Set) != len(u.Values) {
+		return false
+	}
+	for _, col := range u.Set {
+		if col == u.Table.Key || col == u.Table.Version || !slices.Contains(u.Table.Columns, col) {
+			return false
+		}
+	}
+	return true
 }

@@ -228,6 +228,12 @@ func (e *Engine) WriteLedger(ctx context.Context, tx *sql.Tx, w *store.LedgerWri
 	return nil
 }
 
+// Versions implements store.Engine.
+func (e *Engine) Versions(ctx context.Context, tx *sql.Tx, table *store.Table, keys []string) (map[string]int64, error) {
+	return store.ScanVersions(tx.QueryContext(ctx, `SELECT `+table.Key+`, `+table.Version+` FROM `+table.Name+
+		` WHERE `+table.Key+` = ANY($1)`, keys))
+}
+
 // ExistingKeys implements store.Engine.
 func (e *Engine) ExistingKeys(ctx context.Context, tx *sql.Tx, table *store.Table, keys []string) ([]string, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT `+table.Key+` FROM `+table.Name+` WHERE `+table.Key+` = ANY($1)`, keys)

@@ -306,6 +306,16 @@ func (e *Engine) updatePendingStatus(ctx context.Context, tx *sql.Tx, transfers 
 	return nil
 }
 
+// Versions implements store.Engine.
+func (e *Engine) Versions(ctx context.Context, tx *sql.Tx, table *store.Table, keys []string) (map[string]int64, error) {
+	p, err := jsonParam(keys)
+	if err != nil {
+		return nil, err
+	}
+	return store.ScanVersions(tx.QueryContext(ctx, `SELECT `+table.Key+`, `+table.Version+` FROM `+table.Name+
+		` WHERE `+table.Key+` IN (SELECT value FROM json_each($1))`, p))
+}
+
 // ExistingKeys implements store.Engine.
 func (e *Engine) ExistingKeys(ctx context.Context, tx *sql.Tx, table *store.Table, keys []string) ([]string, error) {
 	p, err := jsonParam(keys)
