@@ -39,6 +39,7 @@ type Server struct {
 	Registry         *prometheus.Registry
 
 	inflight sync.Map // scoped idempotency key -> struct{}: requests running on this node
+	touching sync.Map // API key id -> struct{}: last_used_at updates running on this node
 	mux      *http.ServeMux
 	metrics  *httpMetrics
 }
@@ -66,6 +67,17 @@ func (s *Server) routes() {
 	s.mux.Handle("POST /v1/transfers", s.admin(s.idempotent(s.createTransfers)))
 	s.mux.Handle("GET /v1/transfers/{id}", s.admin(s.getTransfer))
 	s.mux.Handle("GET /v1/ledger/check", s.admin(s.checkLedger))
+	s.mux.Handle("POST /v1/merchants", s.admin(s.idempotent(s.createMerchant)))
+	s.mux.Handle("GET /v1/merchants/{id}", s.admin(s.getMerchant))
+	s.mux.Handle("POST /v1/merchants/{id}/suspend", s.admin(emptyBodyIsObject(s.idempotent(s.setMerchantStatus(agentpay.MerchantSuspended)))))
+	s.mux.Handle("POST /v1/merchants/{id}/resume", s.admin(emptyBodyIsObject(s.idempotent(s.setMerchantStatus(agentpay.MerchantActive)))))
+	s.mux.Handle("GET /v1/merchant", s.merchant(s.getSelf))
+	s.mux.Handle("GET /v1/merchant/api-keys", s.merchant(s.listAPIKeys))
+	s.mux.Handle("POST /v1/merchant/api-keys", s.merchant(emptyBodyIsObject(s.idempotent(s.createAPIKey))))
+	s.mux.Handle("POST /v1/merchant/api-keys/{id}/revoke", s.merchant(emptyBodyIsObject(s.idempotent(s.revokeAPIKey))))
+	s.mux.Handle("POST /v1/merchant/webhook", s.merchant(s.idempotent(s.setWebhook)))
+	s.mux.Handle("GET /v1/merchant/accounts", s.merchant(s.listMerchantAccounts))
+	s.mux.Handle("POST /v1/merchant/accounts", s.merchant(s.idempotent(s.createMerchantAccount)))
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, agentpay.Errorf(agentpay.ENOTFOUND, "route_not_found", "no route %s %s", r.Method, r.URL.Path))
 	})
