@@ -83,6 +83,11 @@ func NewCommitter(db *sql.DB, engine Engine, bus *Bus, log *slog.Logger, stats *
 // still waits: the caller must learn whether money moved.
 func (c *Committer) Submit(ctx context.Context, u *Unit) Result {
 	u.done = make(chan struct{})
+	if ctx.Err() != nil {
+		// A request already given up on is not queued: decided here rather
+		// than by select, which would pick at random when both are ready.
+		return Result{Err: agentpay.Errorf(agentpay.EUNAVAILABLE, "canceled", "the request was canceled before it reached the ledger; it had no effect")}
+	}
 	c.mu.RLock()
 	if c.closed {
 		c.mu.RUnlock()

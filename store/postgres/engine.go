@@ -13,7 +13,9 @@ import (
 )
 
 // Engine implements store.Engine for PostgreSQL.
-type Engine struct{}
+type Engine struct {
+	channel string // the wake-up bus's NOTIFY channel
+}
 
 // Name implements store.Engine.
 func (e *Engine) Name() string { return "postgres" }
@@ -293,7 +295,7 @@ func (e *Engine) Notify(ctx context.Context, tx *sql.Tx, topics []string) error 
 			uniq = append(uniq, t)
 		}
 	}
-	_, err := tx.ExecContext(ctx, `SELECT pg_notify('`+Channel+`', t) FROM unnest($1::text[]) AS t`, uniq)
+	_, err := tx.ExecContext(ctx, `SELECT pg_notify($1, t) FROM unnest($2::text[]) AS t`, e.channel, uniq)
 	return err
 }
 

@@ -6,7 +6,9 @@ package postgres
 
 import (
 	"context"
+	"crypto/sha256"
 	"embed"
+	"encoding/hex"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -32,8 +34,14 @@ type Options struct {
 	Schema string
 }
 
-// Channel is the LISTEN/NOTIFY channel of the wake-up bus.
-const Channel = "agentpay"
+// channelPrefix starts the LISTEN/NOTIFY channel of the wake-up bus. The
+// channel is named after the schema too: NOTIFY reaches every listener of the
+// database, and deployments (or tests) in other schemas must not wake ours.
+const channelPrefix = "agentpay_"
+
+// listenTimeout bounds how long Open waits for the listener to be listening,
+// so that no wake-up after Open returns is missed.
+const listenTimeout = 10 * time.Second
 
 // Open connects to url, applies the migrations, listens for wake-ups and
 // starts the committer.
@@ -80,18 +88,32 @@ func Open(ctx context.Context, url string, opts Options) (*store.DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("postgres: migrate: %w", err)
 	}
+	var schema string
+	if err := db.QueryRowContext(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	channel := channelFor(schema)
 	bus := opts.Bus
 	if bus == nil {
 		bus = store.NewBus()
 	}
 	lctx, stop := context.WithCancel(context.Background())
-	done := make(chan struct{})
+	done, listening := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(done)
-		listen(lctx, cfg, bus, opts.Log)
+		listen(lctx, cfg, channel, bus, opts.Log, listening)
 	}()
+	select {
+	case <-listening:
+	case <-time.After(listenTimeout):
+		stop()
+		<-done
+		db.Close()
+		return nil, fmt.Errorf("postgres: LISTEN %s did not start within %s", channel, listenTimeout)
+	}
 	return store.New(store.Config{
-		Engine: &Engine{}, Writer: db, Reader: db, Bus: bus, Log: opts.Log, Registry: opts.Registry,
+		Engine: &Engine{channel: channel}, Writer: db, Reader: db, Bus: bus, Log: opts.Log, Registry: opts.Registry,
 		Closers: []func() error{func() error { stop(); <-done; return nil }, db.Close},
 	}), nil
 }
@@ -99,11 +121,16 @@ func Open(ctx context.Context, url string, opts Options) (*store.DB, error) {
 // listen relays notifications to the local bus until ctx ends, reconnecting
 // after failures. A wake-up lost while reconnecting costs a long-poll its
 // early return, never correctness: waiters re-read on timeout.
-func listen(ctx context.Context, cfg *pgx.ConnConfig, bus *store.Bus, log *slog.Logger) {
+// It closes listening once it first listens.
+func listen(ctx context.Context, cfg *pgx.ConnConfig, channel string, bus *store.Bus, log *slog.Logger, listening chan struct{}) {
 	for ctx.Err() == nil {
 		conn, err := pgx.ConnectConfig(ctx, cfg)
 		if err == nil {
-			_, err = conn.Exec(ctx, "LISTEN "+Channel)
+			_, err = conn.Exec(ctx, "LISTEN "+pgx.Identifier{channel}.Sanitize())
+			if err == nil && listening != nil {
+				close(listening)
+				listening = nil
+			}
 			for err == nil {
 				var n *pgconnNotification
 				n, err = waitNotification(ctx, conn)
@@ -122,4 +149,14 @@ func listen(ctx context.Context, cfg *pgx.ConnConfig, bus *store.Bus, log *slog.
 		case <-time.After(time.Second):
 		}
 	}
+}
+
+// channelFor returns the wake-up channel of a schema. Channel names are
+// identifiers of at most 63 bytes, so a long schema name is hashed.
+func channelFor(schema string) string {
+	if len(channelPrefix)+len(schema) <= 63 {
+		return channelPrefix + schema
+	}
+	sum := sha256.Sum256([]byte(schema))
+	return channelPrefix + hex.EncodeToString(sum[:16])
 }
