@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/agentpay/agentpay"
+	"github.com/agentpay/agentpay/linking"
 	"github.com/agentpay/agentpay/store"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -37,6 +38,11 @@ type Server struct {
 	AdminTokenSHA256 [32]byte
 	Log              *slog.Logger
 	Registry         *prometheus.Registry
+	// PublicBaseURL is where users reach this server, without a trailing
+	// slash; "" means DefaultPublicBaseURL. Linking pages live under it.
+	PublicBaseURL string
+	// Links runs agent linking.
+	Links *linking.Service
 
 	inflight sync.Map // scoped idempotency key -> struct{}: requests running on this node
 	touching sync.Map // API key id -> struct{}: last_used_at updates running on this node
@@ -47,7 +53,8 @@ type Server struct {
 // NewServer builds the routes. adminTokenSHA256 is the SHA-256 of the
 // operator's bearer token.
 func NewServer(db *store.DB, adminTokenSHA256 [32]byte, log *slog.Logger, reg *prometheus.Registry) *Server {
-	s := &Server{DB: db, AdminTokenSHA256: adminTokenSHA256, Log: log, Registry: reg, mux: http.NewServeMux()}
+	s := &Server{DB: db, AdminTokenSHA256: adminTokenSHA256, Log: log, Registry: reg, mux: http.NewServeMux(),
+		Links: &linking.Service{DB: db}}
 	s.metrics = newHTTPMetrics(reg)
 	s.routes()
 	return s
@@ -78,6 +85,8 @@ func (s *Server) routes() {
 	s.mux.Handle("POST /v1/merchant/webhook", s.merchant(s.idempotent(s.setWebhook)))
 	s.mux.Handle("GET /v1/merchant/accounts", s.merchant(s.listMerchantAccounts))
 	s.mux.Handle("POST /v1/merchant/accounts", s.merchant(s.idempotent(s.createMerchantAccount)))
+	s.mux.Handle("POST /v1/agent-links", s.agentLinkCaller(s.idempotent(s.startAgentLink)))
+	s.mux.HandleFunc("POST /v1/agent-links/token", s.pollAgentLink)
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, agentpay.Errorf(agentpay.ENOTFOUND, "route_not_found", "no route %s %s", r.Method, r.URL.Path))
 	})

@@ -11,8 +11,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"runtime/pprof"
+	"strings"
 	"sync"
 	"time"
 
@@ -30,6 +32,8 @@ func serve(ctx context.Context, args []string) error {
 	fs := newFlagSet("serve")
 	addr := fs.String("addr", env("AGENTPAY_ADDR", "127.0.0.1:8080"), "listen address (AGENTPAY_ADDR)")
 	dbURL := fs.String("db", env("AGENTPAY_DB", defaultDB), "database: sqlite:PATH or postgres://… (AGENTPAY_DB)")
+	publicURL := fs.String("public-url", env("AGENTPAY_PUBLIC_URL", ""),
+		"the base URL users and agents reach this server at, e.g. https://pay.example (AGENTPAY_PUBLIC_URL; default http://ADDR)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (for measuring)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -69,6 +73,15 @@ func serve(ctx context.Context, args []string) error {
 		return err
 	}
 	api := httpapi.NewServer(db, tokenHash, log, reg)
+	api.PublicBaseURL = strings.TrimSuffix(*publicURL, "/")
+	if api.PublicBaseURL == "" {
+		api.PublicBaseURL = "http://" + ln.Addr().String()
+	}
+	if u, err := url.Parse(api.PublicBaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		ln.Close()
+		db.Close()
+		return fmt.Errorf("--public-url must be an http(s) URL, not %q", *publicURL)
+	}
 	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 90 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
 

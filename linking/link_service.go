@@ -1,0 +1,215 @@
+package linking
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/agentpay/agentpay"
+	"github.com/agentpay/agentpay/store"
+)
+
+// pollAttemptsMax bounds how often Poll reads the link again after a
+// version conflict (a decision or another poll landed in between).
+const pollAttemptsMax = 3
+
+// deviceCodeLengthMax bounds a device code as sent; ours are 43 characters.
+const deviceCodeLengthMax = 128
+
+func pollError(code, format string, args ...any) *agentpay.Error {
+	return agentpay.Errorf(agentpay.EINVALID, code, format, args...)
+}
+
+// Poll is the agent's token request: the grant once the user approved, or
+// an RFC 8628 error: authorization_pending, slow_down (polled sooner than
+// the interval, which grows by five seconds), access_denied, expired_token,
+// or invalid_grant for an unknown device code. Returning the grant again to
+// a repeated poll is harmless: it is the agent's own.
+func (s *Service) Poll(ctx context.Context, deviceCode string) (agentpay.Grant, error) {
+	if deviceCode == "" || len(deviceCode) > deviceCodeLengthMax {
+		return agentpay.Grant{}, &agentpay.Error{Kind: agentpay.EINVALID, Code: CodeInvalidGrant, Param: "device_code",
+			Message: "device_code is missing or malformed"}
+	}
+	hash := agentpay.HashDeviceCode(deviceCode)
+	for attempt := 0; attempt < pollAttemptsMax; attempt++ {
+		link, err := s.DB.AgentLinkByDeviceCodeHash(ctx, hash)
+		if agentpay.ErrorKind(err) == agentpay.ENOTFOUND {
+			return agentpay.Grant{}, &agentpay.Error{Kind: agentpay.EINVALID, Code: CodeInvalidGrant, Param: "device_code",
+				Message: "device_code is not known"}
+		}
+		if err != nil {
+			return agentpay.Grant{}, err
+		}
+		grant, err, retry := s.poll(ctx, link)
+		if !retry {
+			return grant, err
+		}
+	}
+	return agentpay.Grant{}, pollError(CodeSlowDown, "polled concurrently; wait before polling again")
+}
+
+// poll answers one read of the link; retry says the link changed meanwhile.
+func (s *Service) poll(ctx context.Context, link agentpay.AgentLink) (agentpay.Grant, error, bool) {
+	now := s.now()
+	switch link.Status {
+	case agentpay.AgentLinkApproved:
+		g, err := s.DB.Grant(ctx, link.GrantID)
+		return g, err, false
+	case agentpay.AgentLinkDenied:
+		return agentpay.Grant{}, pollError(CodeAccessDenied, "the user denied the request"), false
+	case agentpay.AgentLinkExpired:
+		return agentpay.Grant{}, pollError(CodeExpiredToken, "the request expired; start linking again"), false
+	}
+	if now.UnixMicro() >= link.ExpiresAt {
+		err := s.update(ctx, link, []string{"status"}, []any{string(agentpay.AgentLinkExpired)})
+		if agentpay.ErrorCode(err) == "version_conflict" {
+			return agentpay.Grant{}, nil, true
+		}
+		if err != nil {
+			return agentpay.Grant{}, err, false
+		}
+		return agentpay.Grant{}, pollError(CodeExpiredToken, "the request expired; start linking again"), false
+	}
+	interval := link.Interval
+	code, message := CodeAuthorizationPending, "the user has not decided yet; poll again after the interval"
+	if link.LastPolledAt != 0 && now.Sub(time.UnixMicro(link.LastPolledAt)) < link.Interval {
+		interval = min(interval+agentpay.AgentLinkSlowDown, agentpay.AgentLinkIntervalMax)
+		code, message = CodeSlowDown, fmt.Sprintf("polled too fast; wait at least %d seconds between polls", int(interval.Seconds()))
+	}
+	err := s.update(ctx, link, []string{"last_polled_at", "poll_interval_ms"}, []any{now.UnixMicro(), interval.Milliseconds()})
+	if agentpay.ErrorCode(err) == "version_conflict" {
+		return agentpay.Grant{}, nil, true
+	}
+	if err != nil {
+		return agentpay.Grant{}, err, false
+	}
+	return agentpay.Grant{}, pollError(code, "%s", message), false
+}
+
+func (s *Service) update(ctx context.Context, link agentpay.AgentLink, set []string, values []any, rows ...store.Row) error {
+	return s.DB.Committer.Submit(ctx, &store.Unit{Rows: rows, Updates: []store.Update{{Table: store.AgentLinksTable,
+		Key: link.UserCode, Version: link.Version, Set: set, Values: values}}}).Err
+}
+
+// Pending is a link as the linking page shows it. What the agent said about
+// itself is flagged unverified; where the request came from and the key's
+// fingerprint are what the server saw.
+type Pending struct {
+	agentpay.AgentLink
+	UserCodeDisplay      string // XXXX-XXXX
+	Fingerprint          string // the key's RFC 7638 thumbprint
+	AgentNameVerified    bool   // always false: agents name themselves
+	SoftwareIDVerified   bool   // always false
+	ExpiredByClock       bool   // pending in the store, but past its expiry
+	DecisionsOutstanding bool   // the user may still approve or deny
+}
+
+// Lookup returns the link a user code names, for the user to decide on. An
+// unknown or malformed code is not_found.
+func (s *Service) Lookup(ctx context.Context, userCode string) (Pending, error) {
+	link, err := s.link(ctx, userCode)
+	if err != nil {
+		return Pending{}, err
+	}
+	expired := link.Status == agentpay.AgentLinkPending && s.now().UnixMicro() >= link.ExpiresAt
+	return Pending{AgentLink: link, UserCodeDisplay: agentpay.FormatUserCode(link.UserCode), Fingerprint: link.KeyID,
+		ExpiredByClock: expired, DecisionsOutstanding: link.Status == agentpay.AgentLinkPending && !expired}, nil
+}
+
+func (s *Service) link(ctx context.Context, userCode string) (agentpay.AgentLink, error) {
+	code, ok := agentpay.NormalizeUserCode(userCode)
+	if !ok {
+		return agentpay.AgentLink{}, agentpay.Errorf(agentpay.ENOTFOUND, "agent_link_not_found", "no such agent link")
+	}
+	return s.DB.AgentLinkByUserCode(ctx, code)
+}
+
+// Approval is what a user decides when approving: nil Limits and Scopes
+// keep what the agent asked for; they may only be lowered or narrowed.
+type Approval struct {
+	UserID            string
+	Limits            *agentpay.GrantLimits
+	Scopes            []agentpay.Scope
+	Categories        []string      // optional merchant category codes
+	ExpiresIn         time.Duration // 0: GrantTTL
+	TipAutoApproveMax int64         // 0: every tip needs approval
+}
+
+// pendingLink reads a link and checks that it can still be decided.
+func (s *Service) pendingLink(ctx context.Context, userCode, userID string) (agentpay.AgentLink, error) {
+	if !agentpay.ValidID(userID) {
+		return agentpay.AgentLink{}, agentpay.ParamErrorf("user_id", "invalid_id", "a decision needs the deciding user's id")
+	}
+	link, err := s.link(ctx, userCode)
+	if err != nil {
+		return link, err
+	}
+	if link.Status == agentpay.AgentLinkExpired || link.Status == agentpay.AgentLinkPending && s.now().UnixMicro() >= link.ExpiresAt {
+		return link, agentpay.Errorf(agentpay.ECONFLICT, CodeExpiredToken, "the linking request expired; the agent must start again")
+	}
+	if link.Status != agentpay.AgentLinkPending {
+		return link, agentpay.Errorf(agentpay.ECONFLICT, "agent_link_decided", "the linking request was already %s", link.Status)
+	}
+	return link, nil
+}
+
+// Approve makes the grant and marks the link approved in one unit of work.
+// The update is versioned, so if a denial, an expiry or another approval
+// got there first this fails with version_conflict and nothing is written.
+func (s *Service) Approve(ctx context.Context, userCode string, a Approval) (agentpay.Grant, error) {
+	link, err := s.pendingLink(ctx, userCode, a.UserID)
+	if err != nil {
+		return agentpay.Grant{}, err
+	}
+	limits := link.RequestedLimits
+	if a.Limits != nil {
+		if err := a.Limits.Validate("limits"); err != nil {
+			return agentpay.Grant{}, err
+		}
+		if !a.Limits.Within(link.RequestedLimits) {
+			return agentpay.Grant{}, agentpay.ParamErrorf("limits", "limits_raised",
+				"limits may only be lowered from what the agent asked for, in the same asset")
+		}
+		limits = *a.Limits
+	}
+	scopes := link.RequestedScopes
+	if a.Scopes != nil {
+		if err := agentpay.ValidateScopes("scopes", a.Scopes); err != nil {
+			return agentpay.Grant{}, err
+		}
+		for _, sc := range a.Scopes {
+			if !slices.Contains(link.RequestedScopes, sc) {
+				return agentpay.Grant{}, agentpay.ParamErrorf("scopes", "scope_not_requested",
+					"scope %q was not requested by the agent", sc)
+			}
+		}
+		scopes = a.Scopes
+	}
+	ttl := a.ExpiresIn
+	if ttl == 0 {
+		ttl = GrantTTL
+	}
+	now := s.now()
+	g := agentpay.Grant{ID: agentpay.NewID("grt"), UserID: a.UserID, AgentKeyID: link.KeyID, Scopes: scopes,
+		Limits: limits, Categories: a.Categories, ExpiresAt: now.Add(ttl).UnixMicro(), TipAutoApproveMax: a.TipAutoApproveMax,
+		Status: agentpay.GrantActive, CreatedAt: now.UnixMicro(), Version: 1}
+	if err := g.Validate(); err != nil {
+		return agentpay.Grant{}, err
+	}
+	err = s.update(ctx, link, []string{"status", "user_id", "grant_id"},
+		[]any{string(agentpay.AgentLinkApproved), a.UserID, g.ID}, store.GrantRow(g))
+	if err != nil {
+		return agentpay.Grant{}, err
+	}
+	return g, nil
+}
+
+// Deny marks the link denied; the agent's next poll gets access_denied.
+func (s *Service) Deny(ctx context.Context, userCode, userID string) error {
+	link, err := s.pendingLink(ctx, userCode, userID)
+	if err != nil {
+		return err
+	}
+	return s.update(ctx, link, []string{"status", "user_id"}, []any{string(agentpay.AgentLinkDenied), userID})
+}
