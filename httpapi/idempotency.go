@@ -81,8 +81,23 @@ func (s *Server) idempotent(m mutation) http.HandlerFunc {
 			s.writeError(w, r, err)
 			return
 		}
+		// A signed agent request's nonce guards its unit of work: a nonce
+		// seen before fails the unit on every node, and a nonce is spent
+		// even when the request is refused (DESIGN §5).
+		nonce, signed := nonceRow(r)
+		if signed {
+			unit.Guards = append(unit.Guards, nonce)
+		}
 		log := s.log(r)
 		respond := func(res store.Result) (int, []byte) {
+			if signed && store.IsDuplicateRow(res.Err, nonce) {
+				// Never stored: a failed guard records nothing, so a replay
+				// under another key leaves that key free, and a retry under
+				// the first key got the first response before the guard
+				// was checked.
+				return errorResponse(log, agentpay.Errorf(agentpay.EUNAUTHORIZED, codeNonceReplayed,
+					"this request's signature nonce was used before; sign every request anew"))
+			}
 			if res.Err != nil {
 				return errorResponse(log, res.Err)
 			}
@@ -107,8 +122,11 @@ func (s *Server) idempotent(m mutation) http.HandlerFunc {
 			return
 		}
 		status, b := respond(res)
-		if status == http.StatusServiceUnavailable {
+		switch status {
+		case http.StatusServiceUnavailable:
 			w.Header().Set("Retry-After", "1")
+		case http.StatusUnauthorized:
+			w.Header().Set("WWW-Authenticate", `Signature realm="agentpay"`)
 		}
 		writeRaw(w, status, b)
 	}

@@ -87,6 +87,8 @@ func (s *Server) routes() {
 	s.mux.Handle("POST /v1/merchant/accounts", s.merchant(s.idempotent(s.createMerchantAccount)))
 	s.mux.Handle("POST /v1/agent-links", s.agentLinkCaller(s.idempotent(s.startAgentLink)))
 	s.mux.HandleFunc("POST /v1/agent-links/token", s.pollAgentLink)
+	s.mux.Handle("GET /v1/agent/grant", s.agent("", s.getAgentGrant))
+	s.mux.Handle("POST /v1/agent/ping", s.agent("", emptyBodyIsObject(s.idempotent(s.agentPing))))
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, agentpay.Errorf(agentpay.ENOTFOUND, "route_not_found", "no route %s %s", r.Method, r.URL.Path))
 	})

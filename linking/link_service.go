@@ -213,3 +213,21 @@ func (s *Service) Deny(ctx context.Context, userCode, userID string) error {
 	}
 	return s.update(ctx, link, []string{"status", "user_id"}, []any{string(agentpay.AgentLinkDenied), userID})
 }
+
+// Revoke revokes a grant of userID at once: the agent's next signed request
+// is refused. The update is versioned; revoking a revoked grant is a no-op,
+// and another user's grant is not_found.
+func (s *Service) Revoke(ctx context.Context, grantID, userID string) error {
+	g, err := s.DB.Grant(ctx, grantID)
+	if err != nil {
+		return err
+	}
+	if g.UserID != userID {
+		return agentpay.Errorf(agentpay.ENOTFOUND, "grant_not_found", "grant %s not found", grantID)
+	}
+	if g.Status == agentpay.GrantRevoked {
+		return nil
+	}
+	return s.DB.Committer.Submit(ctx, &store.Unit{Updates: []store.Update{{Table: store.GrantsTable, Key: g.ID,
+		Version: g.Version, Set: []string{"status"}, Values: []any{string(agentpay.GrantRevoked)}}}}).Err
+}

@@ -28,8 +28,8 @@ func (db *DB) ExpireDue(ctx context.Context) (int, error) {
 
 // RunBackground runs the ledger's background jobs until ctx ends: expiry of
 // pending transfers, folding of account deltas, and forgetting expired
-// idempotency keys. Each job runs under a lease, so one node at a time does
-// it; holder names this node.
+// idempotency keys and agent nonces. Each job runs under a lease, so one
+// node at a time does it; holder names this node.
 func (db *DB) RunBackground(ctx context.Context, holder string, log *slog.Logger) {
 	jobs := []*job{
 		{name: "ledger.expiry", every: 500 * time.Millisecond, run: func(ctx context.Context) error {
@@ -41,6 +41,10 @@ func (db *DB) RunBackground(ctx context.Context, holder string, log *slog.Logger
 		}},
 		{name: "idempotency.cleanup", every: 10 * time.Minute, run: func(ctx context.Context) error {
 			_, err := db.DeleteExpiredIdempotency(ctx, time.Now().UnixMicro(), idempotencyBatchMax)
+			return err
+		}},
+		{name: "agent_nonces.cleanup", every: time.Minute, run: func(ctx context.Context) error {
+			_, err := db.DeleteExpiredNonces(ctx, time.Now().UnixMicro(), nonceBatchMax)
 			return err
 		}},
 	}

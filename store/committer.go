@@ -376,7 +376,7 @@ func (c *Committer) load(ctx context.Context, tx *sql.Tx, units []*Unit, now int
 		for _, a := range u.Accounts {
 			accountIDs.add(a.ID)
 		}
-		for _, r := range u.Rows {
+		for _, r := range slices.Concat(u.Guards, u.Rows) {
 			if keys[r.Table] == nil {
 				keys[r.Table] = set{}
 			}
@@ -476,6 +476,18 @@ func (p *plan) apply(u *Unit) Result {
 			return Result{Replay: rec}
 		}
 	}
+	for i, r := range u.Guards {
+		twice := slices.ContainsFunc(u.Guards[:i], func(o Row) bool { return o.Table.Name == r.Table.Name && o.Key() == r.Key() })
+		if twice || p.existing[r.Table.Name][r.Key()] {
+			// Refused before anything of the unit, its response included,
+			// is recorded: the request was not the key owner's to answer.
+			return Result{Err: duplicateRowError(r)}
+		}
+	}
+	for _, r := range u.Guards {
+		p.existing[r.Table.Name][r.Key()] = true
+		p.rows[r.Table] = append(p.rows[r.Table], r.Values)
+	}
 	res := p.applyEffects(u)
 	if u.Idempotency != nil {
 		status, body := u.Idempotency.Render(res)
@@ -497,7 +509,7 @@ func (p *plan) applyEffects(u *Unit) Result {
 		// be taken for another node's race and retried until commit_failed.
 		twice := slices.ContainsFunc(u.Rows[:i], func(o Row) bool { return o.Table.Name == r.Table.Name && o.Key() == r.Key() })
 		if twice || p.existing[r.Table.Name][r.Key()] {
-			return Result{Err: agentpay.Errorf(agentpay.ECONFLICT, "already_exists", "%s %s already exists", r.Table.Name, r.Key())}
+			return Result{Err: duplicateRowError(r)}
 		}
 	}
 	if err := p.checkUpdates(u); err != nil {

@@ -19,6 +19,11 @@ type Unit struct {
 	Expire []string
 	// Rows are inserted into generic tables; a key that exists fails the unit.
 	Rows []Row
+	// Guards are rows checked before everything else and written even when
+	// the unit's effects fail, like its idempotency record: a signed
+	// request's nonce, which must be spent whatever the request's outcome.
+	// A guard whose key exists fails the unit with nothing recorded.
+	Guards []Row
 	// Updates change rows of versioned tables, each only if the row is still
 	// at the version the caller read (optimistic concurrency): otherwise the
 	// unit fails with version_conflict and the caller reads again.
