@@ -134,7 +134,7 @@ func TestCodeVerification(t *testing.T) {
 		wantCode(t, "reused code", err, "challenge_used")
 		evs, err := e.db.Evidence(e.ctx, u.ID)
 		if err != nil || len(evs) != 1 || evs[0].Kind != "code" || evs[0].EvidenceType != "email" || evs[0].Tier != 1 ||
-			strings.Contains(evs[0].ReferenceHash, "ada") || evs[0].ChallengeID != ch {
+			strings.Contains(evs[0].ReferenceHash, "ada@example.com") || evs[0].ChallengeID != ch {
 			t.Fatalf("evidence %+v, %v", evs, err)
 		}
 		// A phone-only user gets a text message.
