@@ -26,6 +26,9 @@ const (
 	codeInsufficientScope = "insufficient_scope"
 	// codeNonceReplayed: a mutating request's nonce was seen before (401).
 	codeNonceReplayed = "nonce_replayed"
+	// codeAgentSuspended: the operator suspended the signing key or its
+	// software id (403).
+	codeAgentSuspended = "agent_suspended"
 )
 
 type agentKey struct{}
@@ -93,16 +96,17 @@ func (s *Server) agent(scope agentpay.Scope, next http.HandlerFunc) http.Handler
 			return
 		}
 		var grant agentpay.Grant
+		var softwareID string
 		v := agentauth.Verifier{BaseURL: base, Keys: func(ctx context.Context, keyID string) (ed25519.PublicKey, error) {
-			g, jwk, err := s.DB.GrantByAgentKey(ctx, keyID)
+			k, err := s.DB.AgentKey(ctx, keyID)
 			if err != nil {
 				return nil, err
 			}
-			key, err := agentauth.ParseJWK([]byte(jwk))
+			key, err := agentauth.ParseJWK([]byte(k.PublicKeyJWK))
 			if err != nil {
-				return nil, agentpay.Errorf(agentpay.EINTERNAL, "agent_key_invalid", "the stored key of grant %s does not parse: %v", g.ID, err)
+				return nil, agentpay.Errorf(agentpay.EINTERNAL, "agent_key_invalid", "the stored key of grant %s does not parse: %v", k.Grant.ID, err)
 			}
-			grant = g
+			grant, softwareID = k.Grant, k.SoftwareID
 			return key, nil
 		}}
 		verified, err := v.Verify(r, body)
@@ -110,8 +114,16 @@ func (s *Server) agent(scope agentpay.Scope, next http.HandlerFunc) http.Handler
 			s.denyAgent(w, r, err)
 			return
 		}
+		suspended, err := s.DB.AgentSuspended(r.Context(), grant.AgentKeyID, softwareID)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
 		// Grant state is told only to requests its key signed.
 		switch {
+		case suspended:
+			s.denyAgent(w, r, agentpay.Errorf(agentpay.EFORBIDDEN, codeAgentSuspended, "the operator suspended this agent key or its software"))
+			return
 		case grant.Status != agentpay.GrantActive:
 			s.denyAgent(w, r, agentpay.Errorf(agentpay.EUNAUTHORIZED, codeGrantRevoked, "the grant of this agent key was revoked"))
 			return

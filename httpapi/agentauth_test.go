@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -101,10 +102,33 @@ type linkedAgent struct {
 // as TestAgentLinkFlow does, and returns it with its grant.
 func linkAgent(t *testing.T, n *node, approval linking.Approval) linkedAgent {
 	t.Helper()
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return linkKey(t, n, priv, approval)
+}
+
+// mustUser records a user of tier (a new id if id is ""), as sign-up and
+// verification would, and returns its id.
+func mustUser(t *testing.T, db *store.DB, id string, tier agentpay.Tier) string {
+	t.Helper()
+	if id == "" {
+		id = "usr_" + randomHex(8)
+	}
+	u := agentpay.User{ID: id, Email: strings.ToLower(id) + "@example.com", DisplayName: "Test User", Country: "US",
+		Tier: tier, CreatedAt: time.Now().UnixMicro()}
+	if err := db.Committer.Submit(context.Background(), &store.Unit{Rows: []store.Row{store.UserRow(u)}}).Err; err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// linkKey links the agent key priv, approved by approval.UserID (a new
+// tier 2 user if "").
+func linkKey(t *testing.T, n *node, priv ed25519.PrivateKey, approval linking.Approval) linkedAgent {
+	t.Helper()
+	pub := priv.Public().(ed25519.PublicKey)
 	a := &api{t: t, db: n.db, url: n.url}
 	r := a.send(request{Method: "POST", Path: "/v1/agent-links", Key: "k-" + randomHex(8),
 		Body: linkBody(string(agentauth.JWK(pub))), Token: new(string)})
@@ -112,7 +136,7 @@ func linkAgent(t *testing.T, n *node, approval linking.Approval) linkedAgent {
 	var l linkOut
 	l.from(t, r)
 	if approval.UserID == "" {
-		approval.UserID = "usr_" + randomHex(8)
+		approval.UserID = mustUser(t, n.db, "", agentpay.TierDocument)
 	}
 	if _, err := (&linking.Service{DB: n.db}).Approve(context.Background(), l.UserCode, approval); err != nil {
 		t.Fatal(err)

@@ -118,6 +118,7 @@ func TestAgentLinkStartValidation(t *testing.T) {
 
 func TestAgentLinkFlow(t *testing.T) {
 	forEachDB(t, func(t *testing.T, a *api) {
+		mustUser(t, a.db, "usr_1", agentpay.TierContact)
 		ctx := context.Background()
 		l := startLink(t, a)
 		if len(l.UserCode) != 9 || l.UserCode[4] != '-' || strings.Trim(strings.Replace(l.UserCode, "-", "", 1), agentpay.UserCodeAlphabet) != "" {
@@ -186,6 +187,7 @@ func TestAgentLinkFlow(t *testing.T) {
 
 func TestAgentLinkDenyAndExpiry(t *testing.T) {
 	forEachDB(t, func(t *testing.T, a *api) {
+		mustUser(t, a.db, "usr_1", agentpay.TierContact)
 		ctx := context.Background()
 		svc := &linking.Service{DB: a.db}
 		l := startLink(t, a)
@@ -215,6 +217,7 @@ func TestAgentLinkDenyAndExpiry(t *testing.T) {
 
 func TestAgentLinkApproveRacesDeny(t *testing.T) {
 	forEachDB(t, func(t *testing.T, a *api) {
+		mustUser(t, a.db, "usr_1", agentpay.TierContact)
 		ctx := context.Background()
 		svc := &linking.Service{DB: a.db}
 		for round := 0; round < 5; round++ {

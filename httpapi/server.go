@@ -48,6 +48,7 @@ type Server struct {
 	touching sync.Map // API key id -> struct{}: last_used_at updates running on this node
 	mux      *http.ServeMux
 	metrics  *httpMetrics
+	web      webMount // the user's pages; built on first use, from PublicBaseURL
 }
 
 // NewServer builds the routes. adminTokenSHA256 is the SHA-256 of the
@@ -89,6 +90,12 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("POST /v1/agent-links/token", s.pollAgentLink)
 	s.mux.Handle("GET /v1/agent/grant", s.agent("", s.getAgentGrant))
 	s.mux.Handle("POST /v1/agent/ping", s.agent("", emptyBodyIsObject(s.idempotent(s.agentPing))))
+	s.mux.Handle("POST /v1/agent/keys/rotate", s.agent("", s.idempotent(s.rotateAgentKey)))
+	s.mux.Handle("POST /v1/agent-keys/{keyid}/suspend", s.admin(emptyBodyIsObject(s.idempotent(s.setAgentSuspension("key", true)))))
+	s.mux.Handle("POST /v1/agent-keys/{keyid}/resume", s.admin(emptyBodyIsObject(s.idempotent(s.setAgentSuspension("key", false)))))
+	s.mux.Handle("POST /v1/software/{software_id}/suspend", s.admin(emptyBodyIsObject(s.idempotent(s.setAgentSuspension("software", true)))))
+	s.mux.Handle("POST /v1/software/{software_id}/resume", s.admin(emptyBodyIsObject(s.idempotent(s.setAgentSuspension("software", false)))))
+	s.webRoutes()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, agentpay.Errorf(agentpay.ENOTFOUND, "route_not_found", "no route %s %s", r.Method, r.URL.Path))
 	})

@@ -15,6 +15,7 @@ package linking
 
 import (
 	"context"
+	"crypto/ed25519"
 	"time"
 
 	"github.com/agentpay/agentpay"
@@ -44,6 +45,16 @@ type Service struct {
 	DB *store.DB
 	// Now is the clock; nil means time.Now. Tests set it.
 	Now func() time.Time
+	// Limits are the tier limits no grant may exceed; nil means
+	// agentpay.DefaultTierLimits().
+	Limits agentpay.Limits
+}
+
+func (s *Service) limits() agentpay.Limits {
+	if s.Limits != nil {
+		return s.Limits
+	}
+	return agentpay.DefaultTierLimits()
 }
 
 func (s *Service) now() time.Time {
@@ -76,18 +87,8 @@ type Started struct {
 
 // Validate checks a start request and returns the agent's public key.
 func (r StartRequest) Validate() (agentpay.AgentLink, error) {
-	key, err := agentauth.ParseJWK(r.PublicKeyJWK)
+	key, err := ParsePublicKey(r.PublicKeyJWK)
 	if err != nil {
-		if e, ok := err.(*agentpay.Error); ok {
-			c := *e
-			c.Kind = agentpay.EINVALID
-			if c.Param == "" {
-				c.Param = "public_key"
-			} else {
-				c.Param = "public_key." + c.Param
-			}
-			return agentpay.AgentLink{}, &c
-		}
 		return agentpay.AgentLink{}, err
 	}
 	if err := agentpay.ValidateAgentText("agent_name", r.AgentName); err != nil {
@@ -104,6 +105,26 @@ func (r StartRequest) Validate() (agentpay.AgentLink, error) {
 	}
 	return agentpay.AgentLink{PublicKeyJWK: string(agentauth.JWK(key)), KeyID: agentauth.Thumbprint(key),
 		AgentName: r.AgentName, SoftwareID: r.SoftwareID, RequestedScopes: r.Scopes, RequestedLimits: r.Limits}, nil
+}
+
+// ParsePublicKey parses an agent's public key as sent in the field
+// public_key: a bad or private JWK is invalid, its param under public_key.
+func ParsePublicKey(jwk []byte) (ed25519.PublicKey, error) {
+	key, err := agentauth.ParseJWK(jwk)
+	if err != nil {
+		if e, ok := err.(*agentpay.Error); ok {
+			c := *e
+			c.Kind = agentpay.EINVALID
+			if c.Param == "" {
+				c.Param = "public_key"
+			} else {
+				c.Param = "public_key." + c.Param
+			}
+			return nil, &c
+		}
+		return nil, err
+	}
+	return key, nil
 }
 
 // Prepare validates a start request and returns the new link, its device

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/agentpay/agentpay"
+	"github.com/agentpay/agentpay/agentauth"
 	"github.com/agentpay/agentpay/store"
 )
 
@@ -190,6 +191,9 @@ func (s *Service) Approve(ctx context.Context, userCode string, a Approval) (age
 	if ttl == 0 {
 		ttl = GrantTTL
 	}
+	if err := s.checkTier(ctx, a.UserID, limits); err != nil {
+		return agentpay.Grant{}, err
+	}
 	now := s.now()
 	g := agentpay.Grant{ID: agentpay.NewID("grt"), UserID: a.UserID, AgentKeyID: link.KeyID, Scopes: scopes,
 		Limits: limits, Categories: a.Categories, ExpiresAt: now.Add(ttl).UnixMicro(), TipAutoApproveMax: a.TipAutoApproveMax,
@@ -197,12 +201,60 @@ func (s *Service) Approve(ctx context.Context, userCode string, a Approval) (age
 	if err := g.Validate(); err != nil {
 		return agentpay.Grant{}, err
 	}
-	err = s.update(ctx, link, []string{"status", "user_id", "grant_id"},
-		[]any{string(agentpay.AgentLinkApproved), a.UserID, g.ID}, store.GrantRow(g))
+	// Linking a key again replaces its grant: the previous active grant is
+	// revoked in the same unit, so a key never has two active grants.
+	previous, err := s.DB.ActiveGrantsByAgentKey(ctx, link.KeyID)
 	if err != nil {
 		return agentpay.Grant{}, err
 	}
+	unit := &store.Unit{Rows: []store.Row{store.GrantRow(g)}, Updates: []store.Update{{Table: store.AgentLinksTable,
+		Key: link.UserCode, Version: link.Version, Set: []string{"status", "user_id", "grant_id"},
+		Values: []any{string(agentpay.AgentLinkApproved), a.UserID, g.ID}}}}
+	for _, p := range previous {
+		unit.Updates = append(unit.Updates, revokeUpdate(p))
+	}
+	if err := s.DB.Committer.Submit(ctx, unit).Err; err != nil {
+		return agentpay.Grant{}, err
+	}
 	return g, nil
+}
+
+// checkTier refuses limits the approving user's tier does not allow: an
+// unknown user is not_found, an unverified one is forbidden
+// (tier_unverified), and limits above the tier's in their asset are
+// forbidden (grant_exceeds_tier), never lowered silently.
+func (s *Service) checkTier(ctx context.Context, userID string, l agentpay.GrantLimits) error {
+	u, err := s.DB.User(ctx, userID)
+	if err != nil {
+		return err
+	}
+	if u.Tier <= agentpay.TierUnverified {
+		return agentpay.Errorf(agentpay.EFORBIDDEN, "tier_unverified",
+			"the user must verify their email address or phone number before approving agents")
+	}
+	tl := s.limits().For(u.Tier, l.Asset)
+	exceeds := func(param string, limit int64) error {
+		return &agentpay.Error{Kind: agentpay.EFORBIDDEN, Code: "grant_exceeds_tier", Param: param,
+			Message: fmt.Sprintf("%s exceeds the tier %d limit of %d %s", param, u.Tier, limit, l.Asset)}
+	}
+	if tl.PerPayment <= 0 || tl.PerDay <= 0 || tl.PerMonth <= 0 {
+		return &agentpay.Error{Kind: agentpay.EFORBIDDEN, Code: "grant_exceeds_tier", Param: "limits.asset",
+			Message: fmt.Sprintf("no limits are configured for tier %d in %s", u.Tier, l.Asset)}
+	}
+	switch {
+	case l.PerPayment > tl.PerPayment:
+		return exceeds("limits.per_payment", tl.PerPayment)
+	case l.PerDay > tl.PerDay:
+		return exceeds("limits.per_day", tl.PerDay)
+	case l.PerMonth > tl.PerMonth:
+		return exceeds("limits.per_month", tl.PerMonth)
+	}
+	return nil
+}
+
+func revokeUpdate(g agentpay.Grant) store.Update {
+	return store.Update{Table: store.GrantsTable, Key: g.ID, Version: g.Version, Set: []string{"status"},
+		Values: []any{string(agentpay.GrantRevoked)}}
 }
 
 // Deny marks the link denied; the agent's next poll gets access_denied.
@@ -228,6 +280,52 @@ func (s *Service) Revoke(ctx context.Context, grantID, userID string) error {
 	if g.Status == agentpay.GrantRevoked {
 		return nil
 	}
-	return s.DB.Committer.Submit(ctx, &store.Unit{Updates: []store.Update{{Table: store.GrantsTable, Key: g.ID,
-		Version: g.Version, Set: []string{"status"}, Values: []any{string(agentpay.GrantRevoked)}}}}).Err
+	return s.DB.Committer.Submit(ctx, &store.Unit{Updates: []store.Update{revokeUpdate(g)}}).Err
+}
+
+// RevokeAll revokes every active grant of userID at once, in one unit of
+// versioned updates, and returns how many it revoked. A grant changed
+// meanwhile fails the whole unit with version_conflict; call again.
+func (s *Service) RevokeAll(ctx context.Context, userID string) (int, error) {
+	grants, err := s.DB.ActiveGrantsByUser(ctx, userID)
+	if err != nil || len(grants) == 0 {
+		return 0, err
+	}
+	unit := &store.Unit{}
+	for _, g := range grants {
+		unit.Updates = append(unit.Updates, revokeUpdate(g))
+	}
+	if err := s.DB.Committer.Submit(ctx, unit).Err; err != nil {
+		return 0, err
+	}
+	return len(grants), nil
+}
+
+// PrepareRotate returns the unit that moves grant g, signed for by its
+// current key, to the agent key newJWK: the grant's key id and public key
+// change in one versioned update, so the old key stops working at once.
+// A key equal to the current one or not a public Ed25519 JWK is invalid; a
+// key bound to another active grant is key_in_use.
+func (s *Service) PrepareRotate(ctx context.Context, g agentpay.Grant, newJWK []byte) (agentpay.Grant, *store.Unit, error) {
+	key, err := ParsePublicKey(newJWK)
+	if err != nil {
+		return g, nil, err
+	}
+	keyID := agentauth.Thumbprint(key)
+	if keyID == g.AgentKeyID {
+		return g, nil, agentpay.ParamErrorf("public_key", "key_unchanged", "the new key is the key the request is signed with")
+	}
+	others, err := s.DB.ActiveGrantsByAgentKey(ctx, keyID)
+	if err != nil {
+		return g, nil, err
+	}
+	if len(others) > 0 {
+		return g, nil, &agentpay.Error{Kind: agentpay.ECONFLICT, Code: "key_in_use", Param: "public_key",
+			Message: "the new key is bound to another active grant"}
+	}
+	unit := &store.Unit{Updates: []store.Update{{Table: store.GrantsTable, Key: g.ID, Version: g.Version,
+		Set: []string{"agent_key_id", "public_key_jwk"}, Values: []any{keyID, string(agentauth.JWK(key))}}}}
+	g.AgentKeyID = keyID
+	g.Version++
+	return g, unit, nil
 }

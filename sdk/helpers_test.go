@@ -11,7 +11,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"time"
 
+	"github.com/agentpay/agentpay"
 	"github.com/agentpay/agentpay/httpapi"
 	"github.com/agentpay/agentpay/linking"
 	"github.com/agentpay/agentpay/store"
@@ -41,6 +43,14 @@ func newTestServer() (*testServer, error) {
 	reg := prometheus.NewRegistry()
 	db, err := sqlite.Open(context.Background(), dir+"/agentpay.db", sqlite.Options{Registry: reg, Log: log})
 	if err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, err
+	}
+	// The user who approves links: tier 2, as verification would leave them.
+	user := agentpay.User{ID: "usr_sdk", Email: "sdk@example.com", DisplayName: "SDK User", Country: "US",
+		Tier: agentpay.TierDocument, CreatedAt: time.Now().UnixMicro()}
+	if err := db.Committer.Submit(context.Background(), &store.Unit{Rows: []store.Row{store.UserRow(user)}}).Err; err != nil {
+		_ = db.Close()
 		_ = os.RemoveAll(dir)
 		return nil, err
 	}

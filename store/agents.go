@@ -34,13 +34,16 @@ var AgentLinksTable = &Table{
 // GrantsTable holds grants. Values of a Row: id, user_id, agent_key_id,
 // scopes, limit_asset (string), limit_per_payment, limit_per_day,
 // limit_per_month (int64), categories, status (string), expires_at,
-// tip_auto_approve_max, created_at, version (int64).
+// tip_auto_approve_max, created_at, version (int64), public_key_jwk
+// (string: the agent key's JWK once the grant's key was rotated; empty while
+// it is the key of the link that made the grant).
 var GrantsTable = &Table{
 	Name: "grants",
 	Key:  "id",
 	Columns: []string{"id", "user_id", "agent_key_id", "scopes", "limit_asset", "limit_per_payment", "limit_per_day",
-		"limit_per_month", "categories", "status", "expires_at", "tip_auto_approve_max", "created_at", "version"},
-	Types:   []ColumnType{Text, Text, Text, Text, Text, Int, Int, Int, Text, Text, Int, Int, Int, Int},
+		"limit_per_month", "categories", "status", "expires_at", "tip_auto_approve_max", "created_at", "version",
+		"public_key_jwk"},
+	Types:   []ColumnType{Text, Text, Text, Text, Text, Int, Int, Int, Text, Text, Int, Int, Int, Int, Text},
 	Version: "version",
 }
 
@@ -57,7 +60,7 @@ func AgentLinkRow(l agentpay.AgentLink) Row {
 func GrantRow(g agentpay.Grant) Row {
 	return Row{Table: GrantsTable, Values: []any{g.ID, g.UserID, g.AgentKeyID, agentpay.ScopesString(g.Scopes),
 		g.Limits.Asset, g.Limits.PerPayment, g.Limits.PerDay, g.Limits.PerMonth, strings.Join(g.Categories, ","),
-		string(g.Status), g.ExpiresAt, g.TipAutoApproveMax, g.CreatedAt, int64(1)}}
+		string(g.Status), g.ExpiresAt, g.TipAutoApproveMax, g.CreatedAt, int64(1), ""}}
 }
 
 const agentLinkColumns = `user_code, id, device_code_hash, public_key_jwk, key_id, agent_name, software_id, scopes,

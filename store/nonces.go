@@ -46,33 +46,50 @@ func (db *DB) DeleteExpiredNonces(ctx context.Context, now int64, limit int) (in
 }
 
 // GrantByAgentKey returns the grant of the agent key keyID (its RFC 7638
-// thumbprint) and the agent's public key as canonical JWK, from the link
-// that made the grant. An active grant is preferred to a revoked one, and
-// among those the newest wins; status and expiry are the caller's to check.
-// A key with no grant is not_found (grant_not_found).
+// thumbprint) and the agent's public key as canonical JWK: the grant's own
+// once its key was rotated, else the key of the link that made the grant.
+// An active grant is preferred to a revoked one, and among those the newest
+// wins; status and expiry are the caller's to check. A key with no grant is
+// not_found (grant_not_found).
 func (db *DB) GrantByAgentKey(ctx context.Context, keyID string) (agentpay.Grant, string, error) {
-	var g agentpay.Grant
-	var scopes, categories, status, jwk string
+	k, err := db.AgentKey(ctx, keyID)
+	return k.Grant, k.PublicKeyJWK, err
+}
+
+// AgentKeyGrant is what a signed request's key id leads to.
+type AgentKeyGrant struct {
+	Grant        agentpay.Grant
+	PublicKeyJWK string // canonical JWK
+	SoftwareID   string // what the agent called its software when it linked
+}
+
+// AgentKey is GrantByAgentKey with the software id of the grant's link.
+func (db *DB) AgentKey(ctx context.Context, keyID string) (AgentKeyGrant, error) {
+	var k AgentKeyGrant
+	g := &k.Grant
+	var scopes, categories, status string
 	err := db.reader.QueryRowContext(ctx, `SELECT g.id, g.user_id, g.agent_key_id, g.scopes, g.limit_asset,
 		g.limit_per_payment, g.limit_per_day, g.limit_per_month, g.categories, g.status, g.expires_at,
-		g.tip_auto_approve_max, g.created_at, g.version, l.public_key_jwk
-		FROM grants g JOIN agent_links l ON l.grant_id = g.id AND l.key_id = g.agent_key_id
+		g.tip_auto_approve_max, g.created_at, g.version,
+		CASE WHEN g.public_key_jwk <> '' THEN g.public_key_jwk ELSE l.public_key_jwk END, l.software_id
+		FROM grants g JOIN agent_links l ON l.grant_id = g.id
 		WHERE g.agent_key_id = $1
 		ORDER BY CASE WHEN g.status = 'active' THEN 0 ELSE 1 END, g.created_at DESC, g.id DESC LIMIT 1`, keyID).Scan(
 		&g.ID, &g.UserID, &g.AgentKeyID, &scopes, &g.Limits.Asset, &g.Limits.PerPayment, &g.Limits.PerDay,
-		&g.Limits.PerMonth, &categories, &status, &g.ExpiresAt, &g.TipAutoApproveMax, &g.CreatedAt, &g.Version, &jwk)
+		&g.Limits.PerMonth, &categories, &status, &g.ExpiresAt, &g.TipAutoApproveMax, &g.CreatedAt, &g.Version,
+		&k.PublicKeyJWK, &k.SoftwareID)
 	if errors.Is(err, sql.ErrNoRows) {
-		return g, "", agentpay.Errorf(agentpay.ENOTFOUND, "grant_not_found", "no grant for agent key %s", keyID)
+		return k, agentpay.Errorf(agentpay.ENOTFOUND, "grant_not_found", "no grant for agent key %s", keyID)
 	}
 	if err != nil {
-		return g, "", fmt.Errorf("store: grant by key: %w", err)
+		return k, fmt.Errorf("store: grant by key: %w", err)
 	}
 	g.Scopes = agentpay.ParseScopes(scopes)
 	if categories != "" {
 		g.Categories = strings.Split(categories, ",")
 	}
 	g.Status = agentpay.GrantStatus(status)
-	return g, jwk, nil
+	return k, nil
 }
 
 // duplicateRowError is the error of a unit whose row's key exists.

@@ -1,0 +1,57 @@
+// agentpay passkey pages: WebAuthn ceremonies through the JSON endpoints
+// under /webauthn/. Every POST carries the page's CSRF token.
+"use strict";
+
+function csrfToken() {
+  return document.querySelector('meta[name="csrf-token"]').content;
+}
+
+function showStatus(message) {
+  const el = document.getElementById("status");
+  if (el) el.textContent = message;
+}
+
+async function post(url, body) {
+  const r = await fetch(url, {
+    method: "POST",
+    credentials: "same-origin",
+    headers: { "Content-Type": "application/json", "X-CSRF-Token": csrfToken() },
+    body: JSON.stringify(body === undefined ? {} : body),
+  });
+  const j = await r.json();
+  if (!r.ok) throw new Error(j.error ? j.error.code + ": " + j.error.message : "HTTP " + r.status);
+  return j;
+}
+
+async function addPasskey() {
+  try {
+    showStatus("Follow your browser's prompt…");
+    const begun = await post("/webauthn/register/begin");
+    const options = PublicKeyCredential.parseCreationOptionsFromJSON(begun.options.publicKey);
+    const credential = await navigator.credentials.create({ publicKey: options });
+    await post("/webauthn/register/finish?ceremony=" + encodeURIComponent(begun.ceremony), credential.toJSON());
+    window.location.reload();
+  } catch (e) {
+    showStatus("Adding a passkey failed: " + e.message);
+  }
+}
+
+async function logIn() {
+  try {
+    showStatus("Follow your browser's prompt…");
+    const begun = await post("/webauthn/login/begin");
+    const options = PublicKeyCredential.parseRequestOptionsFromJSON(begun.options.publicKey);
+    const credential = await navigator.credentials.get({ publicKey: options });
+    const done = await post("/webauthn/login/finish?ceremony=" + encodeURIComponent(begun.ceremony), credential.toJSON());
+    window.location.assign(done.redirect);
+  } catch (e) {
+    showStatus("Logging in failed: " + e.message);
+  }
+}
+
+document.addEventListener("DOMContentLoaded", function () {
+  const add = document.getElementById("add-passkey");
+  if (add) add.addEventListener("click", addPasskey);
+  const login = document.getElementById("login");
+  if (login) login.addEventListener("click", logIn);
+});
