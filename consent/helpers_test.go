@@ -17,34 +17,14 @@ import (
 	"github.com/agentpay/agentpay/consent"
 	"github.com/agentpay/agentpay/identity"
 	"github.com/agentpay/agentpay/store"
-	"github.com/agentpay/agentpay/store/postgres"
-	"github.com/agentpay/agentpay/store/postgres/pgtest"
-	"github.com/agentpay/agentpay/store/sqlite"
+	"github.com/agentpay/agentpay/store/storetest"
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/protocol/webauthncbor"
 )
 
-// engines runs f against SQLite always and PostgreSQL when
-// AGENTPAY_TEST_POSTGRES_URL is set, each in a fresh database or schema.
+// engines runs f against every engine (storetest.Engines), on one node.
 func engines(t *testing.T, f func(t *testing.T, db *store.DB)) {
-	t.Run("sqlite", func(t *testing.T) {
-		db, err := sqlite.Open(context.Background(), t.TempDir()+"/test.db", sqlite.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		f(t, db)
-	})
-	t.Run("postgres", func(t *testing.T) {
-		url := pgtest.URL(t)
-		schema := pgtest.Schema(t, url, "consent")
-		db, err := postgres.Open(context.Background(), url, postgres.Options{Schema: schema})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		f(t, db)
-	})
+	storetest.Engines(t, "consent", func(t *testing.T, open func() *store.DB) { f(t, open()) })
 }
 
 type clock struct {

@@ -11,37 +11,12 @@ import (
 	"github.com/agentpay/agentpay"
 	"github.com/agentpay/agentpay/identity"
 	"github.com/agentpay/agentpay/store"
-	"github.com/agentpay/agentpay/store/postgres"
-	"github.com/agentpay/agentpay/store/postgres/pgtest"
-	"github.com/agentpay/agentpay/store/sqlite"
+	"github.com/agentpay/agentpay/store/storetest"
 )
 
-// engines runs f against SQLite always and PostgreSQL when
-// AGENTPAY_TEST_POSTGRES_URL is set, each in a fresh database or schema.
+// engines runs f against every engine (storetest.Engines).
 func engines(t *testing.T, f func(t *testing.T, open func() *store.DB)) {
-	t.Run("sqlite", func(t *testing.T) {
-		path := t.TempDir() + "/test.db"
-		f(t, func() *store.DB {
-			db, err := sqlite.Open(context.Background(), path, sqlite.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { db.Close() })
-			return db
-		})
-	})
-	t.Run("postgres", func(t *testing.T) {
-		url := pgtest.URL(t)
-		schema := pgtest.Schema(t, url, "identity")
-		f(t, func() *store.DB {
-			db, err := postgres.Open(context.Background(), url, postgres.Options{Schema: schema})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { db.Close() })
-			return db
-		})
-	})
+	storetest.Engines(t, "identity", f)
 }
 
 // clock is a settable clock.
