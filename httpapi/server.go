@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/agentpay/agentpay"
+	"github.com/agentpay/agentpay/identity"
 	"github.com/agentpay/agentpay/linking"
 	"github.com/agentpay/agentpay/store"
 	"github.com/prometheus/client_golang/prometheus"
@@ -43,6 +44,8 @@ type Server struct {
 	PublicBaseURL string
 	// Links runs agent linking.
 	Links *linking.Service
+	// Notifier delivers users' one-time codes; nil refuses to send them.
+	Notifier identity.Notifier
 
 	inflight sync.Map // scoped idempotency key -> struct{}: requests running on this node
 	touching sync.Map // API key id -> struct{}: last_used_at updates running on this node

@@ -27,7 +27,11 @@ func (s *Server) webHandler() (*web.Handler, error) {
 			s.web.err = err
 			return
 		}
-		h := web.New(&identity.Service{DB: s.DB}, pk, &consent.Sessions{DB: s.DB, Secure: consent.SecureCookies(base)})
+		ids := &identity.Service{DB: s.DB, Notifier: s.Notifier}
+		h := web.New(ids, pk, &consent.Sessions{DB: s.DB, Secure: consent.SecureCookies(base)})
+		h.Links = s.Links
+		h.Code = &identity.CodeVerifier{Service: ids}
+		h.Document = &identity.DocumentVerifier{Service: ids}
 		h.WriteError = s.writeError
 		s.web.h = h
 	})
@@ -35,7 +39,7 @@ func (s *Server) webHandler() (*web.Handler, error) {
 }
 
 func (s *Server) webRoutes() {
-	for _, pattern := range web.Routes {
+	for _, pattern := range web.Routes() {
 		s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 			h, err := s.webHandler()
 			if err != nil {

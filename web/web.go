@@ -21,13 +21,14 @@ import (
 	"github.com/agentpay/agentpay"
 	"github.com/agentpay/agentpay/consent"
 	"github.com/agentpay/agentpay/identity"
+	"github.com/agentpay/agentpay/linking"
 	"github.com/agentpay/agentpay/store"
 )
 
-//go:embed templates.html passkeys.js
+//go:embed *.html passkeys.js
 var files embed.FS
 
-var pages = template.Must(template.ParseFS(files, "templates.html"))
+var pages = template.Must(template.ParseFS(files, "*.html"))
 
 // CSRFCookie holds the CSRF token of requests made before logging in.
 const CSRFCookie = "agentpay_csrf"
@@ -35,38 +36,43 @@ const CSRFCookie = "agentpay_csrf"
 // ResponseBytesMax bounds the body of a ceremony's finish request.
 const ResponseBytesMax = 64 << 10
 
-// Routes are the patterns Handler serves, for mounting it into a mux.
-var Routes = []string{
-	"GET /signup", "POST /signup", "GET /login", "GET /account", "POST /logout",
-	"POST /webauthn/register/begin", "POST /webauthn/register/finish",
-	"POST /webauthn/login/begin", "POST /webauthn/login/finish",
-	"GET /assets/passkeys.js",
-}
+// Routes returns the patterns a Handler serves, for mounting it into a mux.
+func Routes() []string { return New(nil, nil, nil).patterns }
 
 // Handler serves the pages.
 type Handler struct {
 	Identity *identity.Service
 	Passkeys *consent.Passkeys
 	Sessions *consent.Sessions
+	// Links decides agent links and revokes grants.
+	Links *linking.Service
+	// Code and Document raise the user's tier (identity.Verifier).
+	Code, Document identity.Verifier
 	// WriteError writes an error response (JSON); nil writes a plain one.
 	WriteError func(w http.ResponseWriter, r *http.Request, err error)
 
-	mux *http.ServeMux
+	mux      *http.ServeMux
+	patterns []string
+}
+
+func (h *Handler) handle(pattern string, f http.HandlerFunc) {
+	h.mux.HandleFunc(pattern, f)
+	h.patterns = append(h.patterns, pattern)
 }
 
 // New builds a Handler.
 func New(ids *identity.Service, pk *consent.Passkeys, sessions *consent.Sessions) *Handler {
 	h := &Handler{Identity: ids, Passkeys: pk, Sessions: sessions, mux: http.NewServeMux()}
-	h.mux.HandleFunc("GET /signup", h.signupPage)
-	h.mux.HandleFunc("POST /signup", h.signup)
-	h.mux.HandleFunc("GET /login", h.loginPage)
-	h.mux.HandleFunc("GET /account", h.account)
-	h.mux.HandleFunc("POST /logout", h.logout)
-	h.mux.HandleFunc("POST /webauthn/register/begin", h.registerBegin)
-	h.mux.HandleFunc("POST /webauthn/register/finish", h.registerFinish)
-	h.mux.HandleFunc("POST /webauthn/login/begin", h.loginBegin)
-	h.mux.HandleFunc("POST /webauthn/login/finish", h.loginFinish)
-	h.mux.HandleFunc("GET /assets/passkeys.js", func(w http.ResponseWriter, r *http.Request) {
+	h.handle("GET /signup", h.signupPage)
+	h.handle("POST /signup", h.signup)
+	h.handle("GET /login", h.loginPage)
+	h.handle("GET /account", h.account)
+	h.handle("POST /logout", h.logout)
+	h.handle("POST /webauthn/register/begin", h.registerBegin)
+	h.handle("POST /webauthn/register/finish", h.registerFinish)
+	h.handle("POST /webauthn/login/begin", h.loginBegin)
+	h.handle("POST /webauthn/login/finish", h.loginFinish)
+	h.handle("GET /assets/passkeys.js", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-cache")
 		http.ServeFileFS(w, r, files, "passkeys.js")

@@ -20,6 +20,7 @@ import (
 
 	"github.com/agentpay/agentpay"
 	"github.com/agentpay/agentpay/httpapi"
+	"github.com/agentpay/agentpay/identity"
 	"github.com/agentpay/agentpay/store"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -34,6 +35,8 @@ func serve(ctx context.Context, args []string) error {
 	dbURL := fs.String("db", env("AGENTPAY_DB", defaultDB), "database: sqlite:PATH or postgres://… (AGENTPAY_DB)")
 	publicURL := fs.String("public-url", env("AGENTPAY_PUBLIC_URL", ""),
 		"the base URL users and agents reach this server at, e.g. https://pay.example (AGENTPAY_PUBLIC_URL; default http://ADDR)")
+	notifier := fs.String("notifier", env("AGENTPAY_NOTIFIER", "log"),
+		"how users' one-time codes are delivered: log (DEVELOPMENT: codes are written to the log) or none (AGENTPAY_NOTIFIER)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (for measuring)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -81,6 +84,16 @@ func serve(ctx context.Context, args []string) error {
 		ln.Close()
 		db.Close()
 		return fmt.Errorf("--public-url must be an http(s) URL, not %q", *publicURL)
+	}
+	switch *notifier {
+	case "log":
+		api.Notifier = identity.LogNotifier{Log: log}
+		log.Warn("the development notifier writes one-time codes to this log; run with --notifier=none in production until a real one is configured")
+	case "none":
+	default:
+		ln.Close()
+		db.Close()
+		return fmt.Errorf("--notifier must be log or none, not %q", *notifier)
 	}
 	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 90 * time.Second, IdleTimeout: 120 * time.Second, MaxHeaderBytes: 64 << 10}
