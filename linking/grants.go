@@ -46,4 +46,3 @@ func (s *Service) RevokeAll(ctx context.Context, userID string) (int, error) {
 	}
 	return len(grants), nil
 }
-
