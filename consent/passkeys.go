@@ -14,6 +14,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -153,9 +154,10 @@ func (p *Passkeys) Passkeys(ctx context.Context, userID string) ([]store.Passkey
 	return p.DB.UserPasskeys(ctx, userID)
 }
 
-// begin stores a ceremony's state.
-func (p *Passkeys) begin(ctx context.Context, kind, userID string, sd *webauthn.SessionData) (string, error) {
-	data, err := json.Marshal(sd)
+// begin stores a ceremony's state (go-webauthn's session data, or a value
+// holding it).
+func (p *Passkeys) begin(ctx context.Context, kind, userID string, state any) (string, error) {
+	data, err := json.Marshal(state)
 	if err != nil {
 		return "", err
 	}
@@ -172,35 +174,41 @@ func (p *Passkeys) begin(ctx context.Context, kind, userID string, sd *webauthn.
 // be spent, once.
 func (p *Passkeys) consume(ctx context.Context, kind, id string) (store.Ceremony, webauthn.SessionData, error) {
 	var sd webauthn.SessionData
+	c, err := p.consumeInto(ctx, kind, id, &sd)
+	return c, sd, err
+}
+
+// consumeInto spends a ceremony and decodes its stored state into state.
+func (p *Passkeys) consumeInto(ctx context.Context, kind, id string, state any) (store.Ceremony, error) {
 	bad := agentpay.Errorf(agentpay.EINVALID, "ceremony_invalid", "the passkey ceremony is unknown, used or expired; start again")
 	if !agentpay.ValidID(id) {
-		return store.Ceremony{}, sd, bad
+		return store.Ceremony{}, bad
 	}
 	c, err := p.DB.Ceremony(ctx, id)
 	if agentpay.ErrorKind(err) == agentpay.ENOTFOUND {
-		return c, sd, bad
+		return c, bad
 	}
 	if err != nil {
-		return c, sd, err
+		return c, err
 	}
 	if c.Kind != kind || c.Status != "open" {
-		return c, sd, bad
+		return c, bad
 	}
 	if p.now().UnixMicro() >= c.ExpiresAt {
-		return c, sd, agentpay.Errorf(agentpay.EINVALID, "ceremony_expired", "the passkey ceremony expired; start again")
+		return c, agentpay.Errorf(agentpay.EINVALID, "ceremony_expired", "the passkey ceremony expired; start again")
 	}
 	res := p.DB.Committer.Submit(ctx, &store.Unit{Updates: []store.Update{{Table: store.CeremoniesTable, Key: c.ID,
 		Version: c.Version, Set: []string{"status"}, Values: []any{"used"}}}})
 	if agentpay.ErrorCode(res.Err) == "version_conflict" {
-		return c, sd, bad
+		return c, bad
 	}
 	if res.Err != nil {
-		return c, sd, res.Err
+		return c, res.Err
 	}
-	if err := json.Unmarshal([]byte(c.Data), &sd); err != nil {
-		return c, sd, err
+	if err := json.Unmarshal([]byte(c.Data), state); err != nil {
+		return c, err
 	}
-	return c, sd, nil
+	return c, nil
 }
 
 // BeginRegistration starts adding a passkey for a user. It returns the
@@ -335,50 +343,60 @@ func (p *Passkeys) FinishLogin(ctx context.Context, ceremonyID string, response 
 	if userID == "" {
 		userID = string(parsed.Response.UserHandle)
 	}
-	wu, keys, err := p.loadUser(ctx, userID)
-	if agentpay.ErrorKind(err) == agentpay.ENOTFOUND {
-		return "", agentpay.Errorf(agentpay.EUNAUTHORIZED, "passkey_unknown", "this passkey is not registered")
-	}
+	_, counter, err := p.verify(ctx, userID, c.UserID == "", sd, parsed)
 	if err != nil {
 		return "", err
 	}
+	// A concurrent login with the same passkey moved its counter on: this
+	// one fails with version_conflict.
+	if res := p.DB.Committer.Submit(ctx, &store.Unit{Updates: []store.Update{counter}}); res.Err != nil {
+		return "", res.Err
+	}
+	return userID, nil
+}
+
+// verify checks an assertion by one of userID's passkeys. It returns the
+// passkey and the versioned update of its counter and last use, for the
+// caller to commit with whatever the assertion authorizes. A counter that
+// did not increase flags the passkey as cloned (committed here) and
+// refuses.
+func (p *Passkeys) verify(ctx context.Context, userID string, discoverable bool, sd webauthn.SessionData,
+	parsed *protocol.ParsedCredentialAssertionData) (store.Passkey, store.Update, error) {
+	unknown := agentpay.Errorf(agentpay.EUNAUTHORIZED, "passkey_unknown", "this passkey is not registered")
+	wu, keys, err := p.loadUser(ctx, userID)
+	if agentpay.ErrorKind(err) == agentpay.ENOTFOUND {
+		return store.Passkey{}, store.Update{}, unknown
+	}
+	if err != nil {
+		return store.Passkey{}, store.Update{}, err
+	}
 	credID := b64.EncodeToString(parsed.RawID)
-	var stored *store.Passkey
-	for i := range keys {
-		if keys[i].ID == credID {
-			stored = &keys[i]
-		}
+	i := slices.IndexFunc(keys, func(k store.Passkey) bool { return k.ID == credID })
+	if i < 0 {
+		return store.Passkey{}, store.Update{}, unknown
 	}
-	if stored == nil {
-		return "", agentpay.Errorf(agentpay.EUNAUTHORIZED, "passkey_unknown", "this passkey is not registered")
-	}
+	stored := keys[i]
 	if stored.Cloned {
-		return "", agentpay.Errorf(agentpay.EFORBIDDEN, "passkey_cloned", "this passkey was flagged as possibly cloned; use another passkey")
+		return stored, store.Update{}, agentpay.Errorf(agentpay.EFORBIDDEN, "passkey_cloned", "this passkey was flagged as possibly cloned; use another passkey")
 	}
 	var cred *webauthn.Credential
-	if c.UserID == "" {
+	if discoverable {
 		cred, err = p.WebAuthn.ValidateDiscoverableLogin(func(_, _ []byte) (webauthn.User, error) { return wu, nil }, sd, parsed)
 	} else {
 		cred, err = p.WebAuthn.ValidateLogin(wu, sd, parsed)
 	}
 	if err != nil {
-		return "", refused(err)
+		return stored, store.Update{}, refused(err)
 	}
-	now := p.now().UnixMicro()
 	if cred.Authenticator.CloneWarning {
 		res := p.DB.Committer.Submit(ctx, &store.Unit{Updates: []store.Update{{Table: store.PasskeysTable, Key: stored.ID,
 			Version: stored.Version, Set: []string{"cloned"}, Values: []any{int64(1)}}}})
 		if res.Err != nil && agentpay.ErrorCode(res.Err) != "version_conflict" {
-			return "", res.Err
+			return stored, store.Update{}, res.Err
 		}
-		return "", agentpay.Errorf(agentpay.EFORBIDDEN, "passkey_cloned", "the passkey's signature counter did not increase: it may be cloned, and is refused from now on")
+		return stored, store.Update{}, agentpay.Errorf(agentpay.EFORBIDDEN, "passkey_cloned", "the passkey's signature counter did not increase: it may be cloned, and is refused from now on")
 	}
-	res := p.DB.Committer.Submit(ctx, &store.Unit{Updates: []store.Update{{Table: store.PasskeysTable, Key: stored.ID,
-		Version: stored.Version, Set: []string{"sign_count", "flags", "last_used_at"},
-		Values: []any{int64(cred.Authenticator.SignCount), int64(cred.Flags.MsgpByte()), now}}}})
-	if res.Err != nil {
-		// A concurrent login with the same passkey: its counter moved on.
-		return "", res.Err
-	}
-	return userID, nil
+	return stored, store.Update{Table: store.PasskeysTable, Key: stored.ID, Version: stored.Version,
+		Set:    []string{"sign_count", "flags", "last_used_at"},
+		Values: []any{int64(cred.Authenticator.SignCount), int64(cred.Flags.MsgpByte()), p.now().UnixMicro()}}, nil
 }

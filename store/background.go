@@ -11,6 +11,10 @@ const (
 	expiryBatchMax      = 1000
 	idempotencyBatchMax = 10000
 	leaseTTL            = 10 * time.Second
+	staleBatchMax       = 10000
+	// staleWindowAge is how long a rate counter is kept after its window
+	// began: longer than any window that uses it.
+	staleWindowAge = 24 * time.Hour
 )
 
 // ExpireDue voids, through the committer, open pending transfers whose
@@ -28,7 +32,7 @@ func (db *DB) ExpireDue(ctx context.Context) (int, error) {
 
 // RunBackground runs the ledger's background jobs until ctx ends: expiry of
 // pending transfers, folding of account deltas, and forgetting expired
-// idempotency keys and agent nonces. Each job runs under a lease, so one
+// idempotency keys, agent nonces, ceremonies, sessions and rate counters. Each job runs under a lease, so one
 // node at a time does it; holder names this node.
 func (db *DB) RunBackground(ctx context.Context, holder string, log *slog.Logger) {
 	jobs := []*job{
@@ -41,6 +45,11 @@ func (db *DB) RunBackground(ctx context.Context, holder string, log *slog.Logger
 		}},
 		{name: "idempotency.cleanup", every: 10 * time.Minute, run: func(ctx context.Context) error {
 			_, err := db.DeleteExpiredIdempotency(ctx, time.Now().UnixMicro(), idempotencyBatchMax)
+			return err
+		}},
+		{name: "stale.cleanup", every: time.Minute, run: func(ctx context.Context) error {
+			now := time.Now()
+			_, err := db.DeleteStale(ctx, now.UnixMicro(), now.Add(-staleWindowAge).UnixMicro(), staleBatchMax)
 			return err
 		}},
 		{name: "agent_nonces.cleanup", every: time.Minute, run: func(ctx context.Context) error {
