@@ -159,17 +159,31 @@ func (s *Service) pendingLink(ctx context.Context, userCode, userID string) (age
 // The update is versioned, so if a denial, an expiry or another approval
 // got there first this fails with version_conflict and nothing is written.
 func (s *Service) Approve(ctx context.Context, userCode string, a Approval) (agentpay.Grant, error) {
-	link, err := s.pendingLink(ctx, userCode, a.UserID)
+	g, unit, err := s.PrepareApprove(ctx, userCode, a)
 	if err != nil {
 		return agentpay.Grant{}, err
+	}
+	if err := s.DB.Committer.Submit(ctx, unit).Err; err != nil {
+		return agentpay.Grant{}, err
+	}
+	return g, nil
+}
+
+// PrepareApprove checks an approval and returns the grant it makes and the
+// unit that writes it, for callers that add to the unit (the linking page
+// adds the passkey evidence). Nothing is written.
+func (s *Service) PrepareApprove(ctx context.Context, userCode string, a Approval) (agentpay.Grant, *store.Unit, error) {
+	link, err := s.pendingLink(ctx, userCode, a.UserID)
+	if err != nil {
+		return agentpay.Grant{}, nil, err
 	}
 	limits := link.RequestedLimits
 	if a.Limits != nil {
 		if err := a.Limits.Validate("limits"); err != nil {
-			return agentpay.Grant{}, err
+			return agentpay.Grant{}, nil, err
 		}
 		if !a.Limits.Within(link.RequestedLimits) {
-			return agentpay.Grant{}, agentpay.ParamErrorf("limits", "limits_raised",
+			return agentpay.Grant{}, nil, agentpay.ParamErrorf("limits", "limits_raised",
 				"limits may only be lowered from what the agent asked for, in the same asset")
 		}
 		limits = *a.Limits
@@ -177,11 +191,11 @@ func (s *Service) Approve(ctx context.Context, userCode string, a Approval) (age
 	scopes := link.RequestedScopes
 	if a.Scopes != nil {
 		if err := agentpay.ValidateScopes("scopes", a.Scopes); err != nil {
-			return agentpay.Grant{}, err
+			return agentpay.Grant{}, nil, err
 		}
 		for _, sc := range a.Scopes {
 			if !slices.Contains(link.RequestedScopes, sc) {
-				return agentpay.Grant{}, agentpay.ParamErrorf("scopes", "scope_not_requested",
+				return agentpay.Grant{}, nil, agentpay.ParamErrorf("scopes", "scope_not_requested",
 					"scope %q was not requested by the agent", sc)
 			}
 		}
@@ -192,20 +206,20 @@ func (s *Service) Approve(ctx context.Context, userCode string, a Approval) (age
 		ttl = GrantTTL
 	}
 	if err := s.checkTier(ctx, a.UserID, limits); err != nil {
-		return agentpay.Grant{}, err
+		return agentpay.Grant{}, nil, err
 	}
 	now := s.now()
 	g := agentpay.Grant{ID: agentpay.NewID("grt"), UserID: a.UserID, AgentKeyID: link.KeyID, Scopes: scopes,
 		Limits: limits, Categories: a.Categories, ExpiresAt: now.Add(ttl).UnixMicro(), TipAutoApproveMax: a.TipAutoApproveMax,
 		Status: agentpay.GrantActive, CreatedAt: now.UnixMicro(), Version: 1}
 	if err := g.Validate(); err != nil {
-		return agentpay.Grant{}, err
+		return agentpay.Grant{}, nil, err
 	}
 	// Linking a key again replaces its grant: the previous active grant is
 	// revoked in the same unit, so a key never has two active grants.
 	previous, err := s.DB.ActiveGrantsByAgentKey(ctx, link.KeyID)
 	if err != nil {
-		return agentpay.Grant{}, err
+		return agentpay.Grant{}, nil, err
 	}
 	unit := &store.Unit{Rows: []store.Row{store.GrantRow(g)}, Updates: []store.Update{{Table: store.AgentLinksTable,
 		Key: link.UserCode, Version: link.Version, Set: []string{"status", "user_id", "grant_id"},
@@ -213,10 +227,7 @@ func (s *Service) Approve(ctx context.Context, userCode string, a Approval) (age
 	for _, p := range previous {
 		unit.Updates = append(unit.Updates, revokeUpdate(p))
 	}
-	if err := s.DB.Committer.Submit(ctx, unit).Err; err != nil {
-		return agentpay.Grant{}, err
-	}
-	return g, nil
+	return g, unit, nil
 }
 
 // checkTier refuses limits the approving user's tier does not allow: an
