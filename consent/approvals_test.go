@@ -23,7 +23,7 @@ func (e *env) approve(userID string, a *authenticator, obj any) (consent.Evidenc
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	return e.pk.FinishApproval(e.ctx, userID, id, a.get(e.t, assertion))
+	return e.pk.FinishApproval(e.ctx, userID, id, a.Get(e.t, assertion))
 }
 
 func TestApprovalSignsTheObject(t *testing.T) {
@@ -41,7 +41,7 @@ func TestApprovalSignsTheObject(t *testing.T) {
 		if n := len(assertion.Response.AllowedCredentials); n != 1 {
 			t.Fatalf("allowed credentials = %d, want the user's one passkey", n)
 		}
-		ev, err := e.pk.FinishApproval(e.ctx, u.ID, id, a.get(t, assertion))
+		ev, err := e.pk.FinishApproval(e.ctx, u.ID, id, a.Get(t, assertion))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -156,12 +156,12 @@ func TestApprovalCeremonyRules(t *testing.T) {
 
 		t.Run("another user cannot finish it", func(t *testing.T) {
 			id, assertion, _ := e.pk.BeginApproval(e.ctx, u.ID, "lnk_1", obj)
-			_, err := e.pk.FinishApproval(e.ctx, mallory.ID, id, m.get(t, assertion))
+			_, err := e.pk.FinishApproval(e.ctx, mallory.ID, id, m.Get(t, assertion))
 			wantCode(t, "mallory finishing", err, "ceremony_invalid")
 		})
 		t.Run("single use", func(t *testing.T) {
 			id, assertion, _ := e.pk.BeginApproval(e.ctx, u.ID, "lnk_1", obj)
-			resp := a.get(t, assertion)
+			resp := a.Get(t, assertion)
 			if _, err := e.pk.FinishApproval(e.ctx, u.ID, id, resp); err != nil {
 				t.Fatal(err)
 			}
@@ -170,27 +170,27 @@ func TestApprovalCeremonyRules(t *testing.T) {
 		})
 		t.Run("a login ceremony is not an approval, nor the other way", func(t *testing.T) {
 			id, assertion, _ := e.pk.BeginLogin(e.ctx, u.ID)
-			_, err := e.pk.FinishApproval(e.ctx, u.ID, id, a.get(t, assertion))
+			_, err := e.pk.FinishApproval(e.ctx, u.ID, id, a.Get(t, assertion))
 			wantCode(t, "login as approval", err, "ceremony_invalid")
 			id, assertion, _ = e.pk.BeginApproval(e.ctx, u.ID, "lnk_1", obj)
-			_, err = e.pk.FinishLogin(e.ctx, id, a.get(t, assertion))
+			_, err = e.pk.FinishLogin(e.ctx, id, a.Get(t, assertion))
 			wantCode(t, "approval as login", err, "ceremony_invalid")
 		})
 		t.Run("an assertion over another challenge is refused", func(t *testing.T) {
 			_, other, _ := e.pk.BeginApproval(e.ctx, u.ID, "lnk_1", approvalObject{Link: "lnk_1", Amount: 2})
 			id, _, _ := e.pk.BeginApproval(e.ctx, u.ID, "lnk_1", obj)
-			_, err := e.pk.FinishApproval(e.ctx, u.ID, id, a.get(t, other))
+			_, err := e.pk.FinishApproval(e.ctx, u.ID, id, a.Get(t, other))
 			wantCode(t, "other challenge", err, "passkey_refused")
 		})
 		t.Run("another user's passkey is refused", func(t *testing.T) {
 			id, assertion, _ := e.pk.BeginApproval(e.ctx, u.ID, "lnk_1", obj)
-			_, err := e.pk.FinishApproval(e.ctx, u.ID, id, m.get(t, assertion))
+			_, err := e.pk.FinishApproval(e.ctx, u.ID, id, m.Get(t, assertion))
 			wantCode(t, "mallory's passkey", err, "passkey_unknown")
 		})
 		t.Run("expired", func(t *testing.T) {
 			id, assertion, _ := e.pk.BeginApproval(e.ctx, u.ID, "lnk_1", obj)
 			e.clock.advance(consent.CeremonyTTL)
-			_, err := e.pk.FinishApproval(e.ctx, u.ID, id, a.get(t, assertion))
+			_, err := e.pk.FinishApproval(e.ctx, u.ID, id, a.Get(t, assertion))
 			wantCode(t, "expired", err, "ceremony_expired")
 		})
 		t.Run("a user without passkeys cannot approve", func(t *testing.T) {
@@ -213,7 +213,7 @@ func TestApprovalCeremonyRules(t *testing.T) {
 		t.Run("a cloned counter refuses and flags the passkey", func(t *testing.T) {
 			c := newAuthenticator(t)
 			e.register(mallory.ID, c)
-			c.counter = 5
+			c.Counter = 5
 			ev, err := e.approve(mallory.ID, c, obj)
 			if err != nil {
 				t.Fatal(err)
@@ -225,7 +225,7 @@ func TestApprovalCeremonyRules(t *testing.T) {
 			}
 			_, err = e.approve(mallory.ID, c, obj) // counter stays at 5
 			wantCode(t, "cloned", err, "passkey_cloned")
-			c.counter = 6
+			c.Counter = 6
 			_, err = e.approve(mallory.ID, c, obj)
 			wantCode(t, "flagged", err, "passkey_cloned")
 		})

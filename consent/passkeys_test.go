@@ -29,14 +29,14 @@ func TestRegisterAndLogin(t *testing.T) {
 		}
 		for _, who := range []string{"", u.ID} { // discoverable and by user
 			for _, auth := range []*authenticator{a, b} {
-				auth.counter++
+				auth.Counter++
 				got, err := e.login(who, auth)
 				if err != nil || got != u.ID {
 					t.Fatalf("login(%q) = %q, %v", who, got, err)
 				}
 			}
 		}
-		k, err := db.Passkey(e.ctx, b64.EncodeToString(a.id))
+		k, err := db.Passkey(e.ctx, b64.EncodeToString(a.ID))
 		if err != nil || k.SignCount != 2 || k.LastUsedAt == 0 {
 			t.Fatalf("stored passkey %+v, %v", k, err)
 		}
@@ -44,8 +44,8 @@ func TestRegisterAndLogin(t *testing.T) {
 		other := e.signUp("bob@example.com")
 		c := newAuthenticator(t)
 		e.register(other.ID, c)
-		c.user = a.user // claims to be Ada
-		c.counter++
+		c.User = a.User // claims to be Ada
+		c.Counter++
 		if _, err := e.login("", c); err == nil {
 			t.Fatal("a passkey of another user logged in")
 		}
@@ -61,7 +61,7 @@ func TestCeremonySingleUseAndExpiry(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		resp := a.create(t, creation)
+		resp := a.Create(t, creation)
 		// Another user cannot finish this user's ceremony, and it is spent.
 		other := e.signUp("bob@example.com")
 		_, err = e.pk.FinishRegistration(e.ctx, other.ID, id, resp)
@@ -70,10 +70,10 @@ func TestCeremonySingleUseAndExpiry(t *testing.T) {
 		wantCode(t, "spent ceremony", err, "ceremony_invalid")
 
 		id, creation, _ = e.pk.BeginRegistration(e.ctx, u.ID)
-		if _, err := e.pk.FinishRegistration(e.ctx, u.ID, id, a.create(t, creation)); err != nil {
+		if _, err := e.pk.FinishRegistration(e.ctx, u.ID, id, a.Create(t, creation)); err != nil {
 			t.Fatal(err)
 		}
-		_, err = e.pk.FinishRegistration(e.ctx, u.ID, id, a.create(t, creation))
+		_, err = e.pk.FinishRegistration(e.ctx, u.ID, id, a.Create(t, creation))
 		wantCode(t, "replayed registration", err, "ceremony_invalid")
 
 		// A login ceremony completes once.
@@ -81,8 +81,8 @@ func TestCeremonySingleUseAndExpiry(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		a.counter++
-		resp = a.get(t, assertion)
+		a.Counter++
+		resp = a.Get(t, assertion)
 		if _, err := e.pk.FinishLogin(e.ctx, lid, resp); err != nil {
 			t.Fatal(err)
 		}
@@ -98,8 +98,8 @@ func TestCeremonySingleUseAndExpiry(t *testing.T) {
 		// An expired ceremony is refused.
 		lid, assertion, _ = e.pk.BeginLogin(e.ctx, u.ID)
 		e.clock.advance(consent.CeremonyTTL + time.Second)
-		a.counter++
-		_, err = e.pk.FinishLogin(e.ctx, lid, a.get(t, assertion))
+		a.Counter++
+		_, err = e.pk.FinishLogin(e.ctx, lid, a.Get(t, assertion))
 		wantCode(t, "expired", err, "ceremony_expired")
 	})
 }
@@ -111,19 +111,19 @@ func TestClonedCounter(t *testing.T) {
 		a, b := newAuthenticator(t), newAuthenticator(t)
 		e.register(u.ID, a)
 		e.register(u.ID, b)
-		a.counter = 5
+		a.Counter = 5
 		if _, err := e.login("", a); err != nil {
 			t.Fatal(err)
 		}
 		// The same counter again: a clone.
 		_, err := e.login("", a)
 		wantCode(t, "repeated counter", err, "passkey_cloned")
-		k, err := db.Passkey(e.ctx, b64.EncodeToString(a.id))
+		k, err := db.Passkey(e.ctx, b64.EncodeToString(a.ID))
 		if err != nil || !k.Cloned {
 			t.Fatalf("not flagged: %+v, %v", k, err)
 		}
 		// Flagged: refused even with a higher counter.
-		a.counter = 10
+		a.Counter = 10
 		_, err = e.login(u.ID, a)
 		wantCode(t, "flagged", err, "passkey_cloned")
 		// The other passkey still works; a zero counter (authenticators
