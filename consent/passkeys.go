@@ -13,6 +13,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"net"
 	"net/url"
 	"slices"
 	"strings"
@@ -50,6 +51,10 @@ func RelyingParty(publicBaseURL string) (rpID, origin string, err error) {
 	u, err := url.Parse(publicBaseURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return "", "", agentpay.Errorf(agentpay.EINVALID, "invalid_public_url", "the public base URL must be http(s)://host[:port]")
+	}
+	if net.ParseIP(u.Hostname()) != nil {
+		return "", "", agentpay.Errorf(agentpay.EINVALID, "invalid_public_url",
+			"the public base URL must name a host, not an IP address: passkeys are bound to a domain (use localhost in development)")
 	}
 	return u.Hostname(), u.Scheme + "://" + u.Host, nil
 }

@@ -24,6 +24,10 @@ func (s *Service) now() time.Time {
 	return time.Now().UTC()
 }
 
+// TierLimits returns the limits of every tier in force: Limits, or the
+// defaults.
+func (s *Service) TierLimits() agentpay.Limits { return s.limits() }
+
 func (s *Service) limits() agentpay.Limits {
 	if s.Limits != nil {
 		return s.Limits

@@ -12,9 +12,9 @@ const (
 	idempotencyBatchMax = 10000
 	leaseTTL            = 10 * time.Second
 	staleBatchMax       = 10000
-	// staleWindowAge is how long a rate counter is kept after its window
-	// began: longer than any window that uses it.
-	staleWindowAge = 24 * time.Hour
+	// attemptsAge is how long a rate-limited attempt is kept: longer than
+	// any window that counts it.
+	attemptsAge = 24 * time.Hour
 )
 
 // ExpireDue voids, through the committer, open pending transfers whose
@@ -32,7 +32,7 @@ func (db *DB) ExpireDue(ctx context.Context) (int, error) {
 
 // RunBackground runs the ledger's background jobs until ctx ends: expiry of
 // pending transfers, folding of account deltas, and forgetting expired
-// idempotency keys, agent nonces, ceremonies, sessions and rate counters. Each job runs under a lease, so one
+// idempotency keys, agent nonces, ceremonies, sessions and rate-limited attempts. Each job runs under a lease, so one
 // node at a time does it; holder names this node.
 func (db *DB) RunBackground(ctx context.Context, holder string, log *slog.Logger) {
 	jobs := []*job{
@@ -49,7 +49,7 @@ func (db *DB) RunBackground(ctx context.Context, holder string, log *slog.Logger
 		}},
 		{name: "stale.cleanup", every: time.Minute, run: func(ctx context.Context) error {
 			now := time.Now()
-			_, err := db.DeleteStale(ctx, now.UnixMicro(), now.Add(-staleWindowAge).UnixMicro(), staleBatchMax)
+			_, err := db.DeleteStale(ctx, now.UnixMicro(), now.Add(-attemptsAge).UnixMicro(), staleBatchMax)
 			return err
 		}},
 		{name: "agent_nonces.cleanup", every: time.Minute, run: func(ctx context.Context) error {

@@ -2,97 +2,48 @@ package store
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
 	"github.com/agentpay/agentpay"
 )
 
-// rateRetries bounds the read-modify-write loop of CountAttempt: each retry
-// means another attempt on the same key landed first.
-const rateRetries = 20
-
-// RateCountersTable holds fixed-window attempt counters. Values: id (the
-// counter's key), window_start (microseconds), count, version.
-var RateCountersTable = &Table{
-	Name:    "rate_counters",
+// RateAttemptsTable holds refused attempts, one row each (insert only).
+// Values: id, key (what is limited, such as a user), at (microseconds).
+var RateAttemptsTable = &Table{
+	Name:    "rate_attempts",
 	Key:     "id",
-	Columns: []string{"id", "window_start", "count", "version"},
-	Types:   []ColumnType{Text, Int, Int, Int},
-	Version: "version",
+	Columns: []string{"id", "key", "at"},
+	Types:   []ColumnType{Text, Text, Int},
 }
 
-type rateCounter struct {
-	start, count, version int64
-}
-
-func (db *DB) rateCounter(ctx context.Context, key string) (rateCounter, bool, error) {
-	var c rateCounter
-	err := db.reader.QueryRowContext(ctx, `SELECT window_start, count, version FROM rate_counters WHERE id = $1`, key).
-		Scan(&c.start, &c.count, &c.version)
-	if errors.Is(err, sql.ErrNoRows) {
-		return c, false, nil
-	}
+// Attempts returns how many attempts key had in the window before now,
+// counting no further than max (the caller's limit).
+func (db *DB) Attempts(ctx context.Context, key string, window time.Duration, now time.Time, max int) (int, error) {
+	var n int
+	err := db.reader.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM rate_attempts
+		WHERE key = $1 AND at > $2 LIMIT $3) AS recent`, key, now.Add(-window).UnixMicro(), max).Scan(&n)
 	if err != nil {
-		return c, false, fmt.Errorf("store: rate counter: %w", err)
+		return 0, fmt.Errorf("store: rate attempts: %w", err)
 	}
-	return c, true, nil
+	return n, nil
 }
 
-// Attempts returns how many attempts key had in its current window, which
-// began at its first attempt and lasts window; 0 once the window passed.
-func (db *DB) Attempts(ctx context.Context, key string, window time.Duration, now time.Time) (int64, error) {
-	c, ok, err := db.rateCounter(ctx, key)
-	if err != nil || !ok || now.UnixMicro()-c.start >= window.Microseconds() {
-		return 0, err
+// CountAttempt records an attempt on each key at now, in one unit. Rows
+// are never updated, so attempts on any node never conflict.
+func (db *DB) CountAttempt(ctx context.Context, now time.Time, keys ...string) error {
+	unit := &Unit{}
+	for _, k := range keys {
+		unit.Rows = append(unit.Rows, Row{Table: RateAttemptsTable, Values: []any{agentpay.NewID("att"), k, now.UnixMicro()}})
 	}
-	return c.count, nil
-}
-
-// CountAttempt adds an attempt to key's window (starting a new window when
-// the last one passed) and returns the count afterwards. The update is
-// versioned, so concurrent attempts on any node are all counted.
-func (db *DB) CountAttempt(ctx context.Context, key string, window time.Duration, now time.Time) (int64, error) {
-	us := now.UnixMicro()
-	for range rateRetries {
-		c, ok, err := db.rateCounter(ctx, key)
-		if err != nil {
-			return 0, err
-		}
-		var unit Unit
-		next := c.count + 1
-		switch {
-		case !ok:
-			next = 1
-			unit.Rows = []Row{{Table: RateCountersTable, Values: []any{key, us, int64(1), int64(1)}}}
-		case us-c.start >= window.Microseconds():
-			next = 1
-			unit.Updates = []Update{{Table: RateCountersTable, Key: key, Version: c.version,
-				Set: []string{"window_start", "count"}, Values: []any{us, int64(1)}}}
-		default:
-			unit.Updates = []Update{{Table: RateCountersTable, Key: key, Version: c.version,
-				Set: []string{"count"}, Values: []any{next}}}
-		}
-		err = db.Committer.Submit(ctx, &unit).Err
-		switch agentpay.ErrorCode(err) {
-		case "version_conflict", "already_exists":
-			continue
-		}
-		if err != nil {
-			return 0, err
-		}
-		return next, nil
-	}
-	return 0, agentpay.Errorf(agentpay.EUNAVAILABLE, "busy", "too many concurrent attempts; retry")
+	return db.Committer.Submit(ctx, unit).Err
 }
 
 // DeleteStale forgets, at most limit rows each, what no request can use any
 // more: WebAuthn ceremonies and page sessions that expired before now, and
-// rate counters whose window began before windowsBefore (microseconds). It
-// returns how many rows it deleted.
-func (db *DB) DeleteStale(ctx context.Context, now, windowsBefore int64, limit int) (int64, error) {
+// attempts made before attemptsBefore (microseconds). It returns how many
+// rows it deleted.
+func (db *DB) DeleteStale(ctx context.Context, now, attemptsBefore int64, limit int) (int64, error) {
 	var total int64
 	for _, q := range []struct {
 		sql string
@@ -100,7 +51,7 @@ func (db *DB) DeleteStale(ctx context.Context, now, windowsBefore int64, limit i
 	}{
 		{`DELETE FROM webauthn_ceremonies WHERE id IN (SELECT id FROM webauthn_ceremonies WHERE expires_at < $1 LIMIT $2)`, now},
 		{`DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE expires_at < $1 LIMIT $2)`, now},
-		{`DELETE FROM rate_counters WHERE id IN (SELECT id FROM rate_counters WHERE window_start < $1 LIMIT $2)`, windowsBefore},
+		{`DELETE FROM rate_attempts WHERE id IN (SELECT id FROM rate_attempts WHERE at < $1 LIMIT $2)`, attemptsBefore},
 	} {
 		res, err := db.writer.ExecContext(ctx, q.sql, q.arg, limit)
 		if err != nil {

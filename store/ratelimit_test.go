@@ -9,9 +9,9 @@ import (
 	"github.com/agentpay/agentpay/store"
 )
 
-// Attempts on one key from two nodes at once are each counted exactly once,
-// a window ends after its length, and stale counters are deleted.
-func TestRateCounters(t *testing.T) {
+// Attempts on one key from two nodes at once are each counted, the window
+// slides, and stale attempts are deleted.
+func TestRateAttempts(t *testing.T) {
 	engines(t, func(t *testing.T, open func() *store.DB) {
 		a, b := open(), open()
 		ctx := context.Background()
@@ -26,31 +26,36 @@ func TestRateCounters(t *testing.T) {
 			}
 			wg.Go(func() {
 				for range each {
-					if _, err := db.CountAttempt(ctx, "guess:usr_1", window, now); err != nil {
+					if err := db.CountAttempt(ctx, now, "guess:usr_1", "guess:ip"); err != nil {
 						t.Error(err)
 					}
 				}
 			})
 		}
 		wg.Wait()
-		if n, err := b.Attempts(ctx, "guess:usr_1", window, now.Add(window-time.Microsecond)); err != nil || n != workers*each {
-			t.Fatalf("attempts = %d, %v; want %d", n, err, workers*each)
+		for _, key := range []string{"guess:usr_1", "guess:ip"} {
+			if n, err := b.Attempts(ctx, key, window, now.Add(window-time.Microsecond), 1000); err != nil || n != workers*each {
+				t.Fatalf("%s attempts = %d, %v; want %d", key, n, err, workers*each)
+			}
 		}
-		if n, err := a.Attempts(ctx, "guess:usr_2", window, now); err != nil || n != 0 {
+		if n, err := b.Attempts(ctx, "guess:usr_1", window, now, 10); err != nil || n != 10 {
+			t.Fatalf("attempts counted up to the limit = %d, %v; want 10", n, err)
+		}
+		if n, err := a.Attempts(ctx, "guess:usr_2", window, now, 1000); err != nil || n != 0 {
 			t.Fatalf("another key's attempts = %d, %v", n, err)
 		}
 		later := now.Add(window)
-		if n, err := a.Attempts(ctx, "guess:usr_1", window, later); err != nil || n != 0 {
+		if n, err := a.Attempts(ctx, "guess:usr_1", window, later, 1000); err != nil || n != 0 {
 			t.Fatalf("attempts after the window = %d, %v", n, err)
 		}
-		if n, err := a.CountAttempt(ctx, "guess:usr_1", window, later); err != nil || n != 1 {
-			t.Fatalf("first attempt of a new window = %d, %v", n, err)
+		if err := a.CountAttempt(ctx, later, "guess:usr_1"); err != nil {
+			t.Fatal(err)
 		}
-		if n, err := a.DeleteStale(ctx, later.UnixMicro(), later.Add(time.Microsecond).UnixMicro(), 100); err != nil || n < 1 {
-			t.Fatalf("DeleteStale = %d, %v", n, err)
+		if n, err := a.DeleteStale(ctx, later.UnixMicro(), later.UnixMicro(), 1000); err != nil || n != 2*workers*each {
+			t.Fatalf("DeleteStale = %d, %v; want %d", n, err, 2*workers*each)
 		}
-		if n, err := a.Attempts(ctx, "guess:usr_1", window, later); err != nil || n != 0 {
-			t.Fatalf("attempts after deletion = %d, %v", n, err)
+		if n, err := a.Attempts(ctx, "guess:usr_1", window, later, 1000); err != nil || n != 1 {
+			t.Fatalf("attempts after deletion = %d, %v; want the one kept", n, err)
 		}
 	})
 }

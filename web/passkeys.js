@@ -36,20 +36,49 @@ async function addPasskey() {
   }
 }
 
-async function logIn() {
+async function logIn(event) {
   try {
     showStatus("Follow your browser's prompt…");
     const begun = await post("/webauthn/login/begin");
     const options = PublicKeyCredential.parseRequestOptionsFromJSON(begun.options.publicKey);
     const credential = await navigator.credentials.get({ publicKey: options });
-    const done = await post("/webauthn/login/finish?ceremony=" + encodeURIComponent(begun.ceremony), credential.toJSON());
+    const next = event.target.dataset.next || "";
+    const done = await post("/webauthn/login/finish?ceremony=" + encodeURIComponent(begun.ceremony) +
+      "&next=" + encodeURIComponent(next), credential.toJSON());
     window.location.assign(done.redirect);
   } catch (e) {
     showStatus("Logging in failed: " + e.message);
   }
 }
 
+// approveLink signs the decision on the linking page with a passkey: the
+// server derives the challenge from exactly these scopes and limits.
+async function approveLink() {
+  try {
+    const form = document.getElementById("link-form");
+    const scopes = Array.from(form.querySelectorAll('input[name="scope"]:checked')).map((e) => e.value);
+    showStatus("Follow your browser's prompt…");
+    const begun = await post("/link/approve/begin", {
+      user_code: form.elements.user_code.value,
+      scopes: scopes,
+      limits: {
+        per_payment: form.elements.per_payment.value,
+        per_day: form.elements.per_day.value,
+        per_month: form.elements.per_month.value,
+      },
+    });
+    const options = PublicKeyCredential.parseRequestOptionsFromJSON(begun.options.publicKey);
+    const credential = await navigator.credentials.get({ publicKey: options });
+    const done = await post("/link/approve/finish?ceremony=" + encodeURIComponent(begun.ceremony), credential.toJSON());
+    window.location.assign(done.redirect);
+  } catch (e) {
+    showStatus("Approving failed: " + e.message);
+  }
+}
+
 document.addEventListener("DOMContentLoaded", function () {
+  const approve = document.getElementById("approve-link");
+  if (approve) approve.addEventListener("click", approveLink);
   const add = document.getElementById("add-passkey");
   if (add) add.addEventListener("click", addPasskey);
   const login = document.getElementById("login");

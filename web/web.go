@@ -16,6 +16,8 @@ import (
 	"html/template"
 	"io"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/agentpay/agentpay"
@@ -72,11 +74,18 @@ func New(ids *identity.Service, pk *consent.Passkeys, sessions *consent.Sessions
 	h.handle("POST /webauthn/register/finish", h.registerFinish)
 	h.handle("POST /webauthn/login/begin", h.loginBegin)
 	h.handle("POST /webauthn/login/finish", h.loginFinish)
+	h.linkRoutes()
 	h.handle("GET /assets/passkeys.js", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-cache")
 		http.ServeFileFS(w, r, files, "passkeys.js")
 	})
+	h.handle("POST /account/grants/{id}/revoke", h.revokeGrant)
+	h.handle("POST /account/grants/revoke-all", h.revokeAllGrants)
+	h.handle("POST /account/verify/code/start", h.verifyStart(verifyCode))
+	h.handle("POST /account/verify/code/confirm", h.verifyConfirm(verifyCode))
+	h.handle("POST /account/verify/document/start", h.verifyStart(verifyDocument))
+	h.handle("POST /account/verify/document/confirm", h.verifyConfirm(verifyDocument))
 	return h
 }
 
@@ -142,12 +151,13 @@ func (h *Handler) session(r *http.Request) (store.Session, error) {
 type signupForm struct{ Email, Phone, DisplayName, Country string }
 
 type pageData struct {
-	Title    string
-	CSRF     string
-	Error    string
-	Form     signupForm
-	User     agentpay.User
-	Passkeys []passkeyView
+	Title string
+	CSRF  string
+	Error string
+	Form  signupForm
+	User  agentpay.User
+	Link  *linkView
+	Next  string // where to go after logging in
 }
 
 type passkeyView struct {
@@ -208,7 +218,18 @@ func (h *Handler) startSession(w http.ResponseWriter, r *http.Request, userID st
 }
 
 func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
-	render(w, http.StatusOK, "login", pageData{Title: "Log in", CSRF: h.anonCSRF(w, r)})
+	render(w, http.StatusOK, "login", pageData{Title: "Log in", CSRF: h.anonCSRF(w, r), Next: localPath(r.URL.Query().Get("next"))})
+}
+
+// localPath returns next if it is a path on this site, else /account, so a
+// login link can never send the user elsewhere.
+func localPath(next string) string {
+	u, err := url.Parse(next)
+	if next == "" || err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || !strings.HasPrefix(next, "/") ||
+		strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\x00\r\n") {
+		return "/account"
+	}
+	return next
 }
 
 func formatTime(us int64) string {
@@ -216,33 +237,6 @@ func formatTime(us int64) string {
 		return ""
 	}
 	return time.UnixMicro(us).UTC().Format("2006-01-02 15:04 UTC")
-}
-
-func (h *Handler) account(w http.ResponseWriter, r *http.Request) {
-	sess, err := h.Sessions.Lookup(r.Context(), r)
-	if agentpay.ErrorKind(err) == agentpay.EUNAUTHORIZED {
-		http.Redirect(w, r, "/login", http.StatusSeeOther)
-		return
-	}
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	u, err := h.Identity.User(r.Context(), sess.UserID)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	keys, err := h.Passkeys.Passkeys(r.Context(), sess.UserID)
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	d := pageData{Title: "Your account", CSRF: sess.CSRFToken, User: u}
-	for _, k := range keys {
-		d.Passkeys = append(d.Passkeys, passkeyView{Added: formatTime(k.CreatedAt), LastUsed: formatTime(k.LastUsedAt), Cloned: k.Cloned})
-	}
-	render(w, http.StatusOK, "account", d)
 }
 
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
@@ -336,5 +330,5 @@ func (h *Handler) loginFinish(w http.ResponseWriter, r *http.Request) {
 	if !h.startSession(w, r, userID) {
 		return
 	}
-	writeJSON(w, map[string]any{"redirect": "/account"})
+	writeJSON(w, map[string]any{"redirect": localPath(r.URL.Query().Get("next"))})
 }

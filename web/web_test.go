@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
@@ -40,14 +41,24 @@ type browser struct {
 
 func (b *browser) do(method, path string, form url.Values, header map[string]string) *httptest.ResponseRecorder {
 	b.t.Helper()
+	if form == nil {
+		return b.doBody(method, path, nil, header)
+	}
+	h := map[string]string{"Content-Type": "application/x-www-form-urlencoded"}
+	for k, v := range header {
+		h[k] = v
+	}
+	return b.doBody(method, path, []byte(form.Encode()), h)
+}
+
+// doBody sends a request with a raw body and the browser's cookies.
+func (b *browser) doBody(method, path string, raw []byte, header map[string]string) *httptest.ResponseRecorder {
+	b.t.Helper()
 	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
+	if raw != nil {
+		body = bytes.NewReader(raw)
 	}
 	r := httptest.NewRequest(method, "https://pay.example.com"+path, body)
-	if form != nil {
-		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
 	for k, v := range header {
 		r.Header.Set(k, v)
 	}

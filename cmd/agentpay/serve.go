@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"runtime/pprof"
 	"strings"
@@ -19,6 +18,7 @@ import (
 	"time"
 
 	"github.com/agentpay/agentpay"
+	"github.com/agentpay/agentpay/consent"
 	"github.com/agentpay/agentpay/httpapi"
 	"github.com/agentpay/agentpay/identity"
 	"github.com/agentpay/agentpay/store"
@@ -34,7 +34,7 @@ func serve(ctx context.Context, args []string) error {
 	addr := fs.String("addr", env("AGENTPAY_ADDR", "127.0.0.1:8080"), "listen address (AGENTPAY_ADDR)")
 	dbURL := fs.String("db", env("AGENTPAY_DB", defaultDB), "database: sqlite:PATH or postgres://… (AGENTPAY_DB)")
 	publicURL := fs.String("public-url", env("AGENTPAY_PUBLIC_URL", ""),
-		"the base URL users and agents reach this server at, e.g. https://pay.example (AGENTPAY_PUBLIC_URL; default http://ADDR)")
+		"the base URL users and agents reach this server at, e.g. https://pay.example (AGENTPAY_PUBLIC_URL; default http://localhost:PORT); passkeys need a host name, not an IP address")
 	notifier := fs.String("notifier", env("AGENTPAY_NOTIFIER", "log"),
 		"how users' one-time codes are delivered: log (DEVELOPMENT: codes are written to the log) or none (AGENTPAY_NOTIFIER)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (for measuring)")
@@ -78,12 +78,14 @@ func serve(ctx context.Context, args []string) error {
 	api := httpapi.NewServer(db, tokenHash, log, reg)
 	api.PublicBaseURL = strings.TrimSuffix(*publicURL, "/")
 	if api.PublicBaseURL == "" {
-		api.PublicBaseURL = "http://" + ln.Addr().String()
+		// Passkeys need a domain, and browsers treat localhost as secure.
+		_, port, _ := net.SplitHostPort(ln.Addr().String())
+		api.PublicBaseURL = "http://localhost:" + port
 	}
-	if u, err := url.Parse(api.PublicBaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+	if _, _, err := consent.RelyingParty(api.PublicBaseURL); err != nil {
 		ln.Close()
 		db.Close()
-		return fmt.Errorf("--public-url must be an http(s) URL, not %q", *publicURL)
+		return fmt.Errorf("--public-url %q: %w", api.PublicBaseURL, err)
 	}
 	switch *notifier {
 	case "log":

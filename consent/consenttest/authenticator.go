@@ -64,7 +64,18 @@ func (a *Authenticator) authData(flags byte, attested []byte) []byte {
 // PublicKeyCredential.toJSON() would.
 func (a *Authenticator) Create(tb testing.TB, creation *protocol.CredentialCreation) []byte {
 	tb.Helper()
-	a.User = creation.Response.User.ID.(protocol.URLEncodedBase64)
+	switch id := creation.Response.User.ID.(type) {
+	case protocol.URLEncodedBase64:
+		a.User = id
+	case string: // options decoded from JSON
+		user, err := b64.DecodeString(id)
+		if err != nil {
+			tb.Fatalf("user id %q: %v", id, err)
+		}
+		a.User = user
+	default:
+		tb.Fatalf("user id of type %T", id)
+	}
 	x, y := a.Key.X.FillBytes(make([]byte, 32)), a.Key.Y.FillBytes(make([]byte, 32))
 	cose, err := webauthncbor.Marshal(map[int]any{1: 2, 3: -7, -1: 1, -2: x, -3: y})
 	if err != nil {

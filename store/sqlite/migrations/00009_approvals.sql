@@ -17,20 +17,21 @@ CREATE TABLE approvals (
 CREATE INDEX approvals_subject ON approvals (subject);
 CREATE INDEX approvals_user ON approvals (user_id, created_at);
 
--- Fixed-window counters of refused attempts (user-code guesses), shared by
--- every node: a versioned update per attempt keeps the count exact.
-CREATE TABLE rate_counters (
-    id           TEXT PRIMARY KEY,
-    window_start INTEGER NOT NULL,
-    count        INTEGER NOT NULL,
-    version      INTEGER NOT NULL
+-- Refused attempts (user-code guesses), one row each, shared by every
+-- node: counting rows in a sliding window needs no read-modify-write, so
+-- concurrent attempts never conflict and each is counted.
+CREATE TABLE rate_attempts (
+    id  TEXT PRIMARY KEY,
+    key TEXT NOT NULL,
+    at  INTEGER NOT NULL
 );
-CREATE INDEX rate_counters_window ON rate_counters (window_start);
+CREATE INDEX rate_attempts_key ON rate_attempts (key, at);
+CREATE INDEX rate_attempts_at ON rate_attempts (at);
 
 -- Expired sessions are deleted in the background.
 CREATE INDEX sessions_expires ON sessions (expires_at);
 
 -- +goose Down
 DROP INDEX sessions_expires;
-DROP TABLE rate_counters;
+DROP TABLE rate_attempts;
 DROP TABLE approvals;
