@@ -2,6 +2,9 @@ package web_test
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"errors"
 	"crypto/sha256"
 	"io"
 	"log/slog"
@@ -14,6 +17,7 @@ import (
 	"time"
 
 	"github.com/agentpay/agentpay/httpapi"
+	"github.com/agentpay/agentpay/sdk"
 	"github.com/agentpay/agentpay/store/sqlite"
 	"github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
@@ -43,6 +47,8 @@ func TestBrowserPasskeys(t *testing.T) {
 	// The browser must use the name localhost: WebAuthn refuses IP addresses.
 	base := "http://localhost:" + strings.Split(ln.Addr().String(), ":")[1]
 	srv.PublicBaseURL = base
+	codes := &codeBox{}
+	srv.Notifier = codes
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
 	go hs.Serve(ln)
 	t.Cleanup(func() { hs.Close() })
@@ -127,5 +133,79 @@ func TestBrowserPasskeys(t *testing.T) {
 	if n, err := chromedp.Run(ctx, chromedp.Nodes(chromedp.CSSAll("#passkeys li"))); err != nil || len(n) != 1 {
 		t.Fatalf("passkeys listed: %d, %v", len(n), err)
 	}
+
+	// Link an agent: the SDK starts linking and polls while the user
+	// verifies their email, opens the link, lowers a limit and approves
+	// with the passkey.
+	_, agentKey, _ := ed25519.GenerateKey(rand.Reader)
+	agent := sdk.NewAgent(base, agentKey)
+	pending := make(chan sdk.Pending, 1)
+	linked := make(chan error, 1)
+	var grant *sdk.Grant
+	go func() {
+		g, err := agent.Link(ctx, sdk.LinkRequest{AgentName: "Browser shopper", SoftwareID: "com.example.browser",
+			Scopes: []string{"payments:create", "tips"}, Limits: sdk.Limits{Asset: "EUR", PerPayment: 150_00, PerDay: 300_00, PerMonth: 1000_00}},
+			func(p sdk.Pending) { pending <- p })
+		grant = g
+		linked <- err
+	}()
+	var p sdk.Pending
+	select {
+	case p = <-pending:
+	case err := <-linked:
+		t.Fatalf("linking did not start: %v", err)
+	}
+	run := func(what string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, actions...); err != nil {
+			body, _ := chromedp.Run(bctx, chromedp.Text(chromedp.CSS("body")))
+			t.Fatalf("%s: %v; page: %q", what, err, body)
+		}
+	}
+	run("ask for a code", chromedp.Click(id("verify-code")), chromedp.WaitVisible(id("code")))
+	run("enter the code", chromedp.SendKeys(id("code"), codes.last()), chromedp.Click(id("confirm")), chromedp.WaitVisible(id("notice")))
+	if tier, err := chromedp.Run(ctx, chromedp.Text(id("tier"))); err != nil || tier != "1" {
+		t.Fatalf("tier after verification = %q, %v", tier, err)
+	}
+	run("open the link", chromedp.Navigate(p.VerificationURIComplete), chromedp.WaitVisible(id("approve-link")))
+	if name, err := chromedp.Run(ctx, chromedp.Text(id("agent-name"))); err != nil || name != "Browser shopper" {
+		t.Fatalf("link page shows agent %q, %v", name, err)
+	}
+	screenshot(t, ctx, "link-approval.png")
+	run("lower the limit and approve", chromedp.SetValue(id("per_payment"), "40.00"), chromedp.Click(id("approve-link")),
+		chromedp.WaitVisible(id("linked")))
+	if err := <-linked; err != nil {
+		t.Fatalf("the agent's Link: %v", err)
+	}
+	if grant.Limits.PerPayment != 40_00 || grant.Limits.PerDay != 300_00 {
+		t.Fatalf("grant limits %+v, want 40.00 per payment and 300.00 a day as asked", grant.Limits)
+	}
+	if err := agent.Ping(ctx); err != nil {
+		t.Fatalf("linked agent's ping: %v", err)
+	}
+
+	// The kill switch: revoke on the account page; the agent's next request
+	// is refused.
+	run("revoke", chromedp.Navigate(base+"/account"), chromedp.Click(chromedp.CSS("#grant-"+grant.ID+" button.revoke")),
+		chromedp.WaitVisible(id("no-grants")))
+	var apiErr *sdk.Error
+	if err := agent.Ping(ctx); !errors.As(err, &apiErr) || apiErr.Code != "grant_revoked" {
+		t.Fatalf("ping after revoking: %v", err)
+	}
 	t.Logf("browser test took %v", time.Since(start))
+}
+
+// screenshot saves the page to docs/screenshots when AGENTPAY_SCREENSHOTS
+// is set (a page's look is checked by people, not by this test).
+func screenshot(t *testing.T, ctx context.Context, name string) {
+	if os.Getenv("AGENTPAY_SCREENSHOTS") == "" {
+		return
+	}
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile("../docs/screenshots/"+name, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }

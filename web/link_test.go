@@ -36,6 +36,12 @@ type codeBox struct {
 
 var sixDigits = regexp.MustCompile(`\b\d{6}\b`)
 
+func (c *codeBox) last() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.code
+}
+
 func (c *codeBox) Send(_ context.Context, _, _, message string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
