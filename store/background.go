@@ -30,11 +30,11 @@ func (db *DB) ExpireDue(ctx context.Context) (int, error) {
 	return len(res.Expired), res.Err
 }
 
-// RunBackground runs the ledger's background jobs until ctx ends: expiry of
+// RunBackground runs the ledger's background jobs, and more, until ctx ends: expiry of
 // pending transfers, folding of account deltas, and forgetting expired
 // idempotency keys, agent nonces, ceremonies, sessions and rate-limited attempts. Each job runs under a lease, so one
 // node at a time does it; holder names this node.
-func (db *DB) RunBackground(ctx context.Context, holder string, log *slog.Logger) {
+func (db *DB) RunBackground(ctx context.Context, holder string, log *slog.Logger, more ...Job) {
 	jobs := []*job{
 		{name: "ledger.expiry", every: 500 * time.Millisecond, run: func(ctx context.Context) error {
 			n, err := db.ExpireDue(ctx)
@@ -56,6 +56,9 @@ func (db *DB) RunBackground(ctx context.Context, holder string, log *slog.Logger
 			_, err := db.DeleteExpiredNonces(ctx, time.Now().UnixMicro(), nonceBatchMax)
 			return err
 		}},
+	}
+	for _, j := range more {
+		jobs = append(jobs, &job{name: j.Name, every: j.Every, run: j.Run})
 	}
 	if db.Engine.Locking() {
 		// Folding runs often: every batch adds a delta row per hot account,
@@ -89,6 +92,14 @@ func (db *DB) RunBackground(ctx context.Context, holder string, log *slog.Logger
 			}
 		}
 	}
+}
+
+// Job is a periodic background job of another package, run by
+// RunBackground under a lease named Name, so one node at a time runs it.
+type Job struct {
+	Name  string
+	Every time.Duration
+	Run   func(context.Context) error
 }
 
 // job is a periodic background job.

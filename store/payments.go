@@ -354,3 +354,17 @@ func (db *DB) Event(ctx context.Context, id string) (Event, error) {
 	}
 	return list[0], nil
 }
+
+// AgentNameOfGrant returns the name the agent gave itself when it linked
+// the grant (unverified), or "" for a grant without a link.
+func (db *DB) AgentNameOfGrant(ctx context.Context, grantID string) (string, error) {
+	var name string
+	err := db.reader.QueryRowContext(ctx, `SELECT agent_name FROM agent_links WHERE grant_id = $1`, grantID).Scan(&name)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("store: agent name: %w", err)
+	}
+	return name, nil
+}

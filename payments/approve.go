@@ -1,0 +1,203 @@
+package payments
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"slices"
+	"time"
+
+	"github.com/agentpay/agentpay"
+	"github.com/agentpay/agentpay/consent"
+	"github.com/agentpay/agentpay/identity"
+	"github.com/agentpay/agentpay/store"
+)
+
+// ApprovalObject is everything a user agrees to when approving a payment
+// (DESIGN §5): its signature covers the SHA-256 of its canonical JSON. It is
+// rebuilt from the payment as stored at verification; any difference
+// refuses the approval.
+type ApprovalObject struct {
+	Type       string              `json:"type"` // "payment"
+	Payment    string              `json:"payment"`
+	Version    int64               `json:"version"`
+	Payer      string              `json:"payer"`  // the user
+	Wallet     string              `json:"wallet"` // the account debited
+	Grant      string              `json:"grant"`
+	AgentKey   string              `json:"agent_key"`
+	AgentName  string              `json:"agent_name"`
+	Merchant   string              `json:"merchant"`
+	MerchantNm string              `json:"merchant_name"`
+	MCC        string              `json:"merchant_category"`
+	Asset      string              `json:"asset"`
+	Items      []agentpay.LineItem `json:"items"`
+	Totals     agentpay.Totals     `json:"totals"`
+	Shared     []string            `json:"shared"`             // personal fields the user shares with the merchant
+	CaptureBy  int64               `json:"capture_by_seconds"` // how long the merchant may capture
+}
+
+// Shareable lists the personal fields a user may share, in order.
+var Shareable = []string{agentpay.ShareName, agentpay.ShareEmail}
+
+// checkShared validates the fields a user shares: a subset of Shareable,
+// returned in Shareable's order.
+func checkShared(shared []string) ([]string, error) {
+	out := []string{}
+	for _, f := range Shareable {
+		if slices.Contains(shared, f) {
+			out = append(out, f)
+		}
+	}
+	for _, f := range shared {
+		if !slices.Contains(Shareable, f) {
+			return nil, agentpay.ParamErrorf("share", "invalid_share", "only %v can be shared", Shareable)
+		}
+	}
+	return out, nil
+}
+
+// Approval builds the approval object of p as it is now, with the fields
+// the user shares.
+func (s *Service) Approval(ctx context.Context, p agentpay.Payment, shared []string) (ApprovalObject, error) {
+	shared, err := checkShared(shared)
+	if err != nil {
+		return ApprovalObject{}, err
+	}
+	m, err := s.DB.Merchant(ctx, p.MerchantID)
+	if err != nil {
+		return ApprovalObject{}, err
+	}
+	name, err := s.DB.AgentNameOfGrant(ctx, p.GrantID)
+	if err != nil {
+		return ApprovalObject{}, err
+	}
+	return ApprovalObject{Type: "payment", Payment: p.ID, Version: p.Version, Payer: p.UserID,
+		Wallet: identity.WalletID(p.UserID, p.Asset), Grant: p.GrantID, AgentKey: p.AgentKeyID, AgentName: name,
+		Merchant: m.ID, MerchantNm: m.Name, MCC: m.MCC, Asset: p.Asset, Items: p.Items, Totals: p.Totals,
+		Shared: shared, CaptureBy: int64(s.authorizationTTL() / time.Second)}, nil
+}
+
+// PrepareApprove checks that ev is the user's passkey approval of p exactly
+// as it is stored now, and returns the payment, authorized, with the unit
+// that records the approval, places the hold (a pending transfer from the
+// user's wallet to the merchant), consumes the spend budgets, stores what
+// the user shared and emits payment.authorized. A payment that changed
+// since the user saw it is refused (payment_changed); one that no longer
+// fits the day's or month's budgets is declined instead (decline is
+// returned with its unit, and no money moves).
+func (s *Service) PrepareApprove(ctx context.Context, userID, id string, ev consent.Evidence) (agentpay.Payment, *store.Unit, error) {
+	p, err := s.ForUser(ctx, userID, id)
+	if err != nil {
+		return p, nil, err
+	}
+	var signed ApprovalObject
+	if err := json.Unmarshal(ev.Signed.Object, &signed); err != nil || signed.Type != "payment" || ev.Signed.Subject != p.ID {
+		return p, nil, agentpay.Errorf(agentpay.EINVALID, "approval_mismatch", "the passkey approved something other than this payment")
+	}
+	now := s.now()
+	next, err := agentpay.NextStatus(p.Status, agentpay.ActionApprove, 0, 0)
+	if err != nil {
+		return p, nil, err
+	}
+	if now.UnixMicro() >= p.ApprovalExpiresAt {
+		return p, nil, agentpay.Errorf(agentpay.ECONFLICT, "payment_expired", "the payment expired before it was approved")
+	}
+	current, err := s.Approval(ctx, p, signed.Shared)
+	if err != nil {
+		return p, nil, err
+	}
+	want, err1 := consent.Canonical(current)
+	got, err2 := consent.Canonical(signed)
+	if err1 != nil || err2 != nil || !bytes.Equal(want, got) {
+		return p, nil, agentpay.Errorf(agentpay.ECONFLICT, "payment_changed",
+			"the payment changed after you saw it (now version %d); review it and approve again", p.Version)
+	}
+	g, err := s.DB.Grant(ctx, p.GrantID)
+	if err != nil {
+		return p, nil, err
+	}
+	m, err := s.merchant(ctx, p.MerchantID, p.Asset)
+	if err != nil {
+		return p, nil, err
+	}
+	tier, err := s.checkGrant(ctx, g, m, p, now)
+	if err != nil {
+		return p, nil, err
+	}
+	bs, err := s.budgets(ctx, p, g, tier, now)
+	if err != nil {
+		return p, nil, err
+	}
+	if code := exceeded(bs, p.Totals.Total); code != "" {
+		p.Status, p.DeclineCode = agentpay.PaymentDeclined, code
+		return p, s.change(m, &p, "payment.declined", 0, ""), nil
+	}
+	wallet, err := s.Identity.Wallet(ctx, p.UserID, p.Asset)
+	if err != nil {
+		return p, nil, err
+	}
+	if next, err = agentpay.NextStatus(next, agentpay.ActionAuthorize, 0, 0); err != nil {
+		return p, nil, err
+	}
+	p.Status, p.Shared, p.Authorized, p.ApprovedAt = next, signed.Shared, p.Totals.Total, now.UnixMicro()
+	p.HoldID = "hold_" + p.ID[len("pay_"):]
+	p.CaptureExpiresAt = now.Add(s.authorizationTTL()).UnixMicro()
+	u := s.change(m, &p, "payment.authorized", p.Totals.Total, "")
+	u.Transfers = append(u.Transfers, agentpay.Transfer{ID: p.HoldID, DebitAccountID: wallet,
+		CreditAccountID: MerchantAccountID(p.MerchantID, p.Asset), Amount: p.Totals.Total, Asset: p.Asset,
+		Flags: agentpay.TransferPending, TimeoutSeconds: int64((s.authorizationTTL() + holdBackstop) / time.Second),
+		Reference: p.ID, Code: "payment_hold"})
+	for _, b := range bs {
+		b.counter.Add(u, p.Totals.Total)
+	}
+	if len(p.Shared) > 0 {
+		share, err := s.share(ctx, p)
+		if err != nil {
+			return p, nil, err
+		}
+		u.Rows = append(u.Rows, share.Row())
+	}
+	ev.Add(u)
+	return p, u, nil
+}
+
+// share reads what the user shares with the merchant.
+func (s *Service) share(ctx context.Context, p agentpay.Payment) (store.PaymentShare, error) {
+	u, err := s.DB.User(ctx, p.UserID)
+	if err != nil {
+		return store.PaymentShare{}, err
+	}
+	sh := store.PaymentShare{PaymentID: p.ID, CreatedAt: s.now().UnixMicro()}
+	if slices.Contains(p.Shared, agentpay.ShareName) {
+		sh.Name = u.DisplayName
+	}
+	if slices.Contains(p.Shared, agentpay.ShareEmail) {
+		sh.Email = u.Email
+	}
+	return sh, nil
+}
+
+// approveRetries bounds Approve's retries after a version conflict on a
+// spend counter (another approval of the same user or grant landed first).
+const approveRetries = 5
+
+// Approve prepares and commits an approval, reading the budgets again when
+// a concurrent approval consumed them first. The payment's own version is
+// rechecked every time, so a payment changed meanwhile is refused.
+func (s *Service) Approve(ctx context.Context, userID, id string, ev consent.Evidence) (agentpay.Payment, error) {
+	var err error
+	for range approveRetries {
+		var p agentpay.Payment
+		var u *store.Unit
+		if p, u, err = s.PrepareApprove(ctx, userID, id, ev); err != nil {
+			return p, err
+		}
+		if err = s.DB.Committer.Submit(ctx, u).Err; err == nil {
+			return p, nil
+		}
+		if agentpay.ErrorCode(err) != "version_conflict" && agentpay.ErrorCode(err) != "already_exists" {
+			return agentpay.Payment{}, err
+		}
+	}
+	return agentpay.Payment{}, err
+}

@@ -1,0 +1,103 @@
+package payments
+
+import (
+	"context"
+
+	"github.com/agentpay/agentpay"
+	"github.com/agentpay/agentpay/identity"
+	"github.com/agentpay/agentpay/store"
+)
+
+// PrepareCapture takes amount of an authorized payment (0: all of it) for
+// its merchant: the hold is posted for amount and the rest released, in
+// one ledger transfer. A second capture is refused by the lifecycle, and a
+// capture racing an expiry or a void is decided by the ledger: only one of
+// them resolves the hold.
+func (s *Service) PrepareCapture(ctx context.Context, merchantID, id string, amount int64) (agentpay.Payment, *store.Unit, error) {
+	p, err := s.ForMerchant(ctx, merchantID, id)
+	if err != nil {
+		return p, nil, err
+	}
+	if amount == 0 && p.Status == agentpay.PaymentAuthorized {
+		amount = p.Authorized
+	}
+	next, err := agentpay.NextStatus(p.Status, agentpay.ActionCapture, amount, p.Authorized)
+	if err != nil {
+		return p, nil, err
+	}
+	m, err := s.DB.Merchant(ctx, merchantID)
+	if err != nil {
+		return p, nil, err
+	}
+	if s.now().UnixMicro() >= p.CaptureExpiresAt {
+		return p, nil, agentpay.Errorf(agentpay.ECONFLICT, "authorization_expired", "the authorization expired; the hold is released")
+	}
+	p.Status, p.Captured = next, amount
+	u := s.change(m, &p, "payment.captured", amount, "")
+	u.Transfers = append(u.Transfers, agentpay.Transfer{ID: "capt_" + p.ID[len("pay_"):], PendingID: p.HoldID,
+		Flags: agentpay.TransferPostPending, Amount: amount, Asset: p.Asset, Reference: p.ID, Code: "payment_capture"})
+	return p, u, nil
+}
+
+// PrepareVoid releases an authorized payment's hold at its merchant's
+// request: the payment is canceled by the merchant.
+func (s *Service) PrepareVoid(ctx context.Context, merchantID, id, reason string) (agentpay.Payment, *store.Unit, error) {
+	p, err := s.ForMerchant(ctx, merchantID, id)
+	if err != nil {
+		return p, nil, err
+	}
+	if p.Status != agentpay.PaymentAuthorized {
+		_, err := agentpay.NextStatus(p.Status, agentpay.ActionCapture, 1, 1) // the same refusal as a capture
+		if err == nil {
+			err = agentpay.Errorf(agentpay.ECONFLICT, "payment_"+string(p.Status), "only an authorized payment can be voided")
+		}
+		return p, nil, err
+	}
+	return s.PrepareCancel(ctx, agentpay.ActorMerchant, p, reason)
+}
+
+// PrepareRefund returns amount of a captured payment to the user's wallet
+// from the merchant's account. Refunds add up to at most what was captured;
+// a merchant whose balance cannot cover one is refused (exceeds_credits)
+// and nothing moves.
+func (s *Service) PrepareRefund(ctx context.Context, merchantID, id string, amount int64, reason string) (agentpay.Payment, store.Refund, *store.Unit, error) {
+	p, err := s.ForMerchant(ctx, merchantID, id)
+	if err != nil {
+		return p, store.Refund{}, nil, err
+	}
+	if len(reason) > agentpay.PaymentReasonLengthMax {
+		return p, store.Refund{}, nil, agentpay.ParamErrorf("reason", "invalid_reason", "reason is at most %d bytes", agentpay.PaymentReasonLengthMax)
+	}
+	if amount <= 0 {
+		return p, store.Refund{}, nil, agentpay.ParamErrorf("amount", "invalid_amount", "amount must be more than 0")
+	}
+	total, err := agentpay.AddAmounts(p.Refunded, amount)
+	if err != nil {
+		return p, store.Refund{}, nil, agentpay.ParamErrorf("amount", "refund_exceeds_captured", "refunds would exceed the captured amount")
+	}
+	next, err := agentpay.NextStatus(p.Status, agentpay.ActionRefund, total, p.Captured)
+	if err != nil {
+		return p, store.Refund{}, nil, err
+	}
+	refunds, err := s.DB.Refunds(ctx, p.ID)
+	if err != nil {
+		return p, store.Refund{}, nil, err
+	}
+	if len(refunds) >= agentpay.PaymentRefundsMax {
+		return p, store.Refund{}, nil, agentpay.Errorf(agentpay.ECONFLICT, "too_many_refunds", "a payment has at most %d refunds", agentpay.PaymentRefundsMax)
+	}
+	m, err := s.DB.Merchant(ctx, merchantID)
+	if err != nil {
+		return p, store.Refund{}, nil, err
+	}
+	now := s.now()
+	r := store.Refund{ID: agentpay.NewID("ref"), PaymentID: p.ID, MerchantID: merchantID, Amount: amount, Asset: p.Asset,
+		Reason: reason, CreatedAt: now.UnixMicro()}
+	r.TransferID = "rfnd_" + r.ID[len("ref_"):]
+	p.Status, p.Refunded = next, total
+	u := s.change(m, &p, "payment.refunded", amount, r.ID)
+	u.Rows = append(u.Rows, r.Row())
+	u.Transfers = append(u.Transfers, agentpay.Transfer{ID: r.TransferID, DebitAccountID: MerchantAccountID(merchantID, p.Asset),
+		CreditAccountID: identity.WalletID(p.UserID, p.Asset), Amount: amount, Asset: p.Asset, Reference: p.ID, Code: "payment_refund"})
+	return p, r, u, nil
+}
