@@ -88,21 +88,19 @@ func (p *Passkeys) BeginApproval(ctx context.Context, userID, subject string, ob
 type Evidence struct {
 	Approval store.Approval
 	Signed   Signed
-	counter  store.Update
 }
 
-// Add appends the approval's row and the passkey's counter update to u. The
-// counter update is versioned: if the passkey was used meanwhile, the whole
-// unit fails with version_conflict and the user approves again.
+// Add appends the approval's row to u.
 func (e Evidence) Add(u *store.Unit) {
 	u.Rows = append(u.Rows, e.Approval.Row())
-	u.Updates = append(u.Updates, e.counter)
 }
 
 // FinishApproval verifies the assertion (the JSON of
 // PublicKeyCredential.toJSON()) of an approval ceremony begun for userID and
 // returns the evidence, with the object as the user approved it. The
-// ceremony is spent whatever the outcome. The caller must check that
+// ceremony is spent whatever the outcome, and the passkey's counter and last
+// use are recorded here, as for a login: the authenticator did sign, whether
+// or not what it approved then commits. The caller must check that
 // Signed.Object is still what it is about to do.
 func (p *Passkeys) FinishApproval(ctx context.Context, userID, ceremonyID string, response []byte) (Evidence, error) {
 	var st approvalState
@@ -125,8 +123,11 @@ func (p *Passkeys) FinishApproval(ctx context.Context, userID, ceremonyID string
 	if err != nil {
 		return Evidence{}, err
 	}
+	if err := p.DB.Committer.Submit(ctx, &store.Unit{Updates: []store.Update{counter}}).Err; err != nil {
+		return Evidence{}, err
+	}
 	challenge := sha256.Sum256(st.Signed)
-	return Evidence{Signed: signed, counter: counter, Approval: store.Approval{ID: agentpay.NewID("apv"), UserID: userID,
+	return Evidence{Signed: signed, Approval: store.Approval{ID: agentpay.NewID("apv"), UserID: userID,
 		PasskeyID: key.ID, Subject: signed.Subject, Object: string(st.Signed), Challenge: b64.EncodeToString(challenge[:]),
 		Assertion: string(response), CreatedAt: p.now().UnixMicro()}}, nil
 }

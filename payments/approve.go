@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"hash/fnv"
 	"slices"
 	"time"
 
@@ -140,7 +141,10 @@ func (s *Service) PrepareApprove(ctx context.Context, userID, id string, ev cons
 		return p, nil, err
 	}
 	p.Status, p.Shared, p.Authorized, p.ApprovedAt = next, signed.Shared, p.Totals.Total, now.UnixMicro()
-	p.HoldID = "hold_" + p.ID[len("pay_"):]
+	// A fresh id per attempt: the ledger keeps a rejected transfer's id (a
+	// retry of it gets the same rejection), and an approval refused for
+	// lack of funds may be approved again after a top-up.
+	p.HoldID = agentpay.NewID("hold")
 	p.CaptureExpiresAt = now.Add(s.authorizationTTL()).UnixMicro()
 	u := s.change(m, &p, "payment.authorized", p.Totals.Total, "")
 	u.Transfers = append(u.Transfers, agentpay.Transfer{ID: p.HoldID, DebitAccountID: wallet,
@@ -184,7 +188,13 @@ const approveRetries = 5
 // Approve prepares and commits an approval, reading the budgets again when
 // a concurrent approval consumed them first. The payment's own version is
 // rechecked every time, so a payment changed meanwhile is refused.
+// Approvals of one user on this node take turns: they consume the same
+// budget counters, so running them at once would only make all but one
+// lose the version race and retry.
 func (s *Service) Approve(ctx context.Context, userID, id string, ev consent.Evidence) (agentpay.Payment, error) {
+	mu := &s.userLocks[userStripe(userID)]
+	mu.Lock()
+	defer mu.Unlock()
 	var err error
 	for range approveRetries {
 		var p agentpay.Payment
@@ -200,4 +210,11 @@ func (s *Service) Approve(ctx context.Context, userID, id string, ev consent.Evi
 		}
 	}
 	return agentpay.Payment{}, err
+}
+
+// userStripe picks the lock of a user among userLocks.
+func userStripe(userID string) int {
+	h := fnv.New32a()
+	h.Write([]byte(userID))
+	return int(h.Sum32() % userLockStripes)
 }

@@ -192,6 +192,6 @@ func (s *Service) PrepareCancel(ctx context.Context, by agentpay.Actor, p agentp
 
 // void is the transfer that releases p's hold.
 func (s *Service) void(p agentpay.Payment) agentpay.Transfer {
-	return agentpay.Transfer{ID: p.HoldID + "_void", PendingID: p.HoldID, Flags: agentpay.TransferVoidPending,
+	return agentpay.Transfer{ID: agentpay.NewID("void"), PendingID: p.HoldID, Flags: agentpay.TransferVoidPending,
 		Asset: p.Asset, Reference: p.ID, Code: "payment_void"}
 }

@@ -34,7 +34,7 @@ func (s *Service) PrepareCapture(ctx context.Context, merchantID, id string, amo
 	}
 	p.Status, p.Captured = next, amount
 	u := s.change(m, &p, "payment.captured", amount, "")
-	u.Transfers = append(u.Transfers, agentpay.Transfer{ID: "capt_" + p.ID[len("pay_"):], PendingID: p.HoldID,
+	u.Transfers = append(u.Transfers, agentpay.Transfer{ID: agentpay.NewID("capt"), PendingID: p.HoldID,
 		Flags: agentpay.TransferPostPending, Amount: amount, Asset: p.Asset, Reference: p.ID, Code: "payment_capture"})
 	return p, u, nil
 }

@@ -43,6 +43,8 @@ type Service struct {
 	// (agentpay.PaymentApprovalTTL, agentpay.PaymentAuthorizationTTL).
 	ApprovalTTL, AuthorizationTTL time.Duration
 
+	userLocks [userLockStripes]sync.Mutex // see Approve
+
 	payerKeyOnce sync.Once
 	payerKey     []byte
 	payerKeyErr  error
@@ -68,6 +70,9 @@ func (s *Service) authorizationTTL() time.Duration {
 	}
 	return agentpay.PaymentAuthorizationTTL
 }
+
+// userLockStripes is how many locks the users' approvals share on a node.
+const userLockStripes = 256
 
 // holdBackstop is how long after the capture window the ledger itself voids
 // a hold: the payments expiry job voids it at the window and marks the
@@ -193,12 +198,9 @@ func (s *Service) change(m store.StoredMerchant, p *agentpay.Payment, typ string
 	return u
 }
 
-// Submit commits a prepared unit; it is what callers without an
-// idempotency record of their own use.
-func (s *Service) Submit(ctx context.Context, p agentpay.Payment, u *store.Unit, err error) (agentpay.Payment, error) {
-	if err != nil {
-		return agentpay.Payment{}, err
-	}
+// Commit commits a prepared unit, for callers without an idempotency
+// record of their own, and returns the payment as committed.
+func (s *Service) Commit(ctx context.Context, p agentpay.Payment, u *store.Unit) (agentpay.Payment, error) {
 	if err := s.DB.Committer.Submit(ctx, u).Err; err != nil {
 		return agentpay.Payment{}, err
 	}

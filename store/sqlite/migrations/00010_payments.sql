@@ -86,11 +86,7 @@ CREATE UNIQUE INDEX events_object_seq ON events (object_id, seq);
 CREATE INDEX events_merchant ON events (merchant_id, created_at);
 CREATE INDEX events_user ON events (user_id, created_at);
 
--- Approval pages and account pages read a grant's agent name.
-CREATE INDEX agent_links_grant ON agent_links (grant_id);
-
 -- +goose Down
-DROP INDEX agent_links_grant;
 DROP TABLE events;
 DROP TABLE spend_counters;
 DROP TABLE payment_shares;
