@@ -13,6 +13,7 @@ import (
 	"github.com/agentpay/agentpay"
 	"github.com/agentpay/agentpay/identity"
 	"github.com/agentpay/agentpay/linking"
+	"github.com/agentpay/agentpay/payments"
 	"github.com/agentpay/agentpay/store"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -46,6 +47,9 @@ type Server struct {
 	Links *linking.Service
 	// Notifier delivers users' one-time codes; nil refuses to send them.
 	Notifier identity.Notifier
+	// Identity holds users; Payments runs payments.
+	Identity *identity.Service
+	Payments *payments.Service
 
 	inflight sync.Map // scoped idempotency key -> struct{}: requests running on this node
 	touching sync.Map // API key id -> struct{}: last_used_at updates running on this node
@@ -57,8 +61,9 @@ type Server struct {
 // NewServer builds the routes. adminTokenSHA256 is the SHA-256 of the
 // operator's bearer token.
 func NewServer(db *store.DB, adminTokenSHA256 [32]byte, log *slog.Logger, reg *prometheus.Registry) *Server {
+	ids := &identity.Service{DB: db}
 	s := &Server{DB: db, AdminTokenSHA256: adminTokenSHA256, Log: log, Registry: reg, mux: http.NewServeMux(),
-		Links: &linking.Service{DB: db}}
+		Links: &linking.Service{DB: db}, Identity: ids, Payments: &payments.Service{DB: db, Identity: ids}}
 	s.metrics = newHTTPMetrics(reg)
 	s.routes()
 	return s

@@ -27,9 +27,14 @@ func (s *Server) webHandler() (*web.Handler, error) {
 			s.web.err = err
 			return
 		}
-		ids := &identity.Service{DB: s.DB, Notifier: s.Notifier}
+		// The notifier is set after NewServer, before the first request.
+		ids := s.Identity
+		if ids.Notifier == nil {
+			ids.Notifier = s.Notifier
+		}
 		h := web.New(ids, pk, &consent.Sessions{DB: s.DB, Secure: consent.SecureCookies(base)})
 		h.Links = s.Links
+		h.Payments = s.Payments
 		h.Code = &identity.CodeVerifier{Service: ids}
 		h.Document = &identity.DocumentVerifier{Service: ids}
 		h.WriteError = s.writeError

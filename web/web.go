@@ -24,6 +24,7 @@ import (
 	"github.com/agentpay/agentpay/consent"
 	"github.com/agentpay/agentpay/identity"
 	"github.com/agentpay/agentpay/linking"
+	"github.com/agentpay/agentpay/payments"
 	"github.com/agentpay/agentpay/store"
 )
 
@@ -48,6 +49,8 @@ type Handler struct {
 	Sessions *consent.Sessions
 	// Links decides agent links and revokes grants.
 	Links *linking.Service
+	// Payments shows payments to their users and takes their decisions.
+	Payments *payments.Service
 	// Code and Document raise the user's tier (identity.Verifier).
 	Code, Document identity.Verifier
 	// WriteError writes an error response (JSON); nil writes a plain one.
