@@ -104,6 +104,7 @@ func (s *Server) routes() {
 	s.mux.Handle("POST /v1/software/{software_id}/suspend", s.admin(emptyBodyIsObject(s.idempotent(s.setAgentSuspension("software", true)))))
 	s.mux.Handle("POST /v1/software/{software_id}/resume", s.admin(emptyBodyIsObject(s.idempotent(s.setAgentSuspension("software", false)))))
 	s.meRoutes()
+	s.paymentRoutes()
 	s.webRoutes()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, agentpay.Errorf(agentpay.ENOTFOUND, "route_not_found", "no route %s %s", r.Method, r.URL.Path))
