@@ -1,7 +1,7 @@
-// Package consenttest is a software passkey for tests: it answers WebAuthn
-// registration and assertion options the way a platform authenticator
-// would, with user presence and verification, so ceremonies can be tested
-// without a browser. It is test support, not for production use.
+// Package consenttest is a software passkey for tests and the load tool: it
+// answers WebAuthn registration and assertion options the way a platform
+// authenticator would, with user presence and verification, so ceremonies
+// run without a browser. Its keys live in memory; it is not for real users.
 package consenttest
 
 import (
@@ -12,6 +12,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"net/url"
 	"testing"
 
@@ -35,17 +36,26 @@ type Authenticator struct {
 // New makes an authenticator for the site at origin (scheme://host[:port]).
 func New(tb testing.TB, origin string) *Authenticator {
 	tb.Helper()
-	u, err := url.Parse(origin)
+	a, err := NewAuthenticator(origin)
 	if err != nil {
 		tb.Fatal(err)
+	}
+	return a
+}
+
+// NewAuthenticator is New returning its error.
+func NewAuthenticator(origin string) (*Authenticator, error) {
+	u, err := url.Parse(origin)
+	if err != nil {
+		return nil, err
 	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		tb.Fatal(err)
+		return nil, err
 	}
 	id := make([]byte, 16)
 	rand.Read(id)
-	return &Authenticator{Key: key, ID: id, RPID: u.Hostname(), Origin: origin}
+	return &Authenticator{Key: key, ID: id, RPID: u.Hostname(), Origin: origin}, nil
 }
 
 func (a *Authenticator) clientData(typ string, challenge string) []byte {
@@ -64,22 +74,31 @@ func (a *Authenticator) authData(flags byte, attested []byte) []byte {
 // PublicKeyCredential.toJSON() would.
 func (a *Authenticator) Create(tb testing.TB, creation *protocol.CredentialCreation) []byte {
 	tb.Helper()
+	b, err := a.CreateResponse(creation)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
+
+// CreateResponse is Create returning its error.
+func (a *Authenticator) CreateResponse(creation *protocol.CredentialCreation) ([]byte, error) {
 	switch id := creation.Response.User.ID.(type) {
 	case protocol.URLEncodedBase64:
 		a.User = id
 	case string: // options decoded from JSON
 		user, err := b64.DecodeString(id)
 		if err != nil {
-			tb.Fatalf("user id %q: %v", id, err)
+			return nil, fmt.Errorf("user id %q: %w", id, err)
 		}
 		a.User = user
 	default:
-		tb.Fatalf("user id of type %T", id)
+		return nil, fmt.Errorf("user id of type %T", id)
 	}
 	x, y := a.Key.X.FillBytes(make([]byte, 32)), a.Key.Y.FillBytes(make([]byte, 32))
 	cose, err := webauthncbor.Marshal(map[int]any{1: 2, 3: -7, -1: 1, -2: x, -3: y})
 	if err != nil {
-		tb.Fatal(err)
+		return nil, err
 	}
 	attested := make([]byte, 16) // AAGUID
 	attested = binary.BigEndian.AppendUint16(attested, uint16(len(a.ID)))
@@ -88,27 +107,34 @@ func (a *Authenticator) Create(tb testing.TB, creation *protocol.CredentialCreat
 	att, err := webauthncbor.Marshal(map[string]any{"fmt": "none", "attStmt": map[string]any{},
 		"authData": a.authData(0x45, attested)}) // UP, UV, AT
 	if err != nil {
-		tb.Fatal(err)
+		return nil, err
 	}
-	b, _ := json.Marshal(map[string]any{"id": b64.EncodeToString(a.ID), "rawId": b64.EncodeToString(a.ID), "type": "public-key",
+	return json.Marshal(map[string]any{"id": b64.EncodeToString(a.ID), "rawId": b64.EncodeToString(a.ID), "type": "public-key",
 		"response": map[string]any{"clientDataJSON": b64.EncodeToString(a.clientData("webauthn.create", creation.Response.Challenge.String())),
 			"attestationObject": b64.EncodeToString(att), "transports": []string{"internal"}}})
-	return b
 }
 
 // Get answers navigator.credentials.get with the counter as it is.
 func (a *Authenticator) Get(tb testing.TB, assertion *protocol.CredentialAssertion) []byte {
 	tb.Helper()
+	b, err := a.GetResponse(assertion)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return b
+}
+
+// GetResponse is Get returning its error.
+func (a *Authenticator) GetResponse(assertion *protocol.CredentialAssertion) ([]byte, error) {
 	cd := a.clientData("webauthn.get", assertion.Response.Challenge.String())
 	ad := a.authData(0x05, nil) // UP, UV
 	h := sha256.Sum256(cd)
 	digest := sha256.Sum256(append(append([]byte{}, ad...), h[:]...))
 	sig, err := ecdsa.SignASN1(rand.Reader, a.Key, digest[:])
 	if err != nil {
-		tb.Fatal(err)
+		return nil, err
 	}
-	b, _ := json.Marshal(map[string]any{"id": b64.EncodeToString(a.ID), "rawId": b64.EncodeToString(a.ID), "type": "public-key",
+	return json.Marshal(map[string]any{"id": b64.EncodeToString(a.ID), "rawId": b64.EncodeToString(a.ID), "type": "public-key",
 		"response": map[string]any{"clientDataJSON": b64.EncodeToString(cd), "authenticatorData": b64.EncodeToString(ad),
 			"signature": b64.EncodeToString(sig), "userHandle": b64.EncodeToString(a.User)}})
-	return b
 }
