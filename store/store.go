@@ -24,7 +24,7 @@ type DB struct {
 
 	instance string  // distinguishes databases opened by one process
 	writer   *sql.DB // the committer's connection(s)
-	reader   *sql.DB // queries; on SQLite a separate pool, so reads never wait for the writer
+	reader   *readPool // queries; on SQLite a separate pool, so reads never wait for the writer
 	closers  []func() error
 }
 
@@ -56,7 +56,7 @@ func New(cfg Config) *DB {
 		Committer: NewCommitter(cfg.Writer, cfg.Engine, cfg.Bus, cfg.Log, NewStats(cfg.Registry)),
 		instance:  agentpay.NewID("db"),
 		writer:    cfg.Writer,
-		reader:    cfg.Reader,
+		reader:    &readPool{DB: cfg.Reader},
 		closers:   cfg.Closers,
 	}
 }
@@ -64,6 +64,7 @@ func New(cfg Config) *DB {
 // Close commits what is queued, then closes the connections.
 func (db *DB) Close() error {
 	db.Committer.Close()
+	db.reader.close()
 	var errs []error
 	for _, c := range db.closers {
 		errs = append(errs, c())
@@ -75,7 +76,7 @@ func (db *DB) Close() error {
 func (db *DB) Ping(ctx context.Context) error { return db.reader.PingContext(ctx) }
 
 // Reader returns the pool for queries.
-func (db *DB) Reader() *sql.DB { return db.reader }
+func (db *DB) Reader() *sql.DB { return db.reader.DB }
 
 // Writer returns the pool the committer writes with. Only data no unit
 // touches (leases, folding deltas) is written outside the committer.
