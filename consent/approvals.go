@@ -104,12 +104,12 @@ func (e Evidence) Add(u *store.Unit) {
 // Signed.Object is still what it is about to do.
 func (p *Passkeys) FinishApproval(ctx context.Context, userID, ceremonyID string, response []byte) (Evidence, error) {
 	var st approvalState
-	c, err := p.consumeInto(ctx, kindApprove, ceremonyID, &st)
+	c, err := p.open(ctx, kindApprove, ceremonyID, &st)
 	if err != nil {
 		return Evidence{}, err
 	}
 	if c.UserID != userID {
-		return Evidence{}, agentpay.Errorf(agentpay.EINVALID, "ceremony_invalid", "the passkey ceremony is unknown, used or expired; start again")
+		return Evidence{}, p.refuse(ctx, c, badCeremony())
 	}
 	var signed Signed
 	if err := json.Unmarshal(st.Signed, &signed); err != nil {
@@ -117,14 +117,14 @@ func (p *Passkeys) FinishApproval(ctx context.Context, userID, ceremonyID string
 	}
 	parsed, err := protocol.ParseCredentialRequestResponseBytes(response)
 	if err != nil {
-		return Evidence{}, refused(err)
+		return Evidence{}, p.refuse(ctx, c, refused(err))
 	}
 	key, counter, err := p.verify(ctx, userID, false, st.Session, parsed)
 	if err != nil {
-		return Evidence{}, err
+		return Evidence{}, p.refuse(ctx, c, err)
 	}
-	if err := p.DB.Committer.Submit(ctx, &store.Unit{Updates: []store.Update{counter}}).Err; err != nil {
-		return Evidence{}, err
+	if err := p.DB.Committer.Submit(ctx, &store.Unit{Updates: []store.Update{spend(c), counter}}).Err; err != nil {
+		return Evidence{}, ceremonyRace(err)
 	}
 	challenge := sha256.Sum256(st.Signed)
 	return Evidence{Signed: signed, Approval: store.Approval{ID: agentpay.NewID("apv"), UserID: userID,

@@ -185,35 +185,66 @@ func (p *Passkeys) consume(ctx context.Context, kind, id string) (store.Ceremony
 
 // consumeInto spends a ceremony and decodes its stored state into state.
 func (p *Passkeys) consumeInto(ctx context.Context, kind, id string, state any) (store.Ceremony, error) {
-	bad := agentpay.Errorf(agentpay.EINVALID, "ceremony_invalid", "the passkey ceremony is unknown, used or expired; start again")
+	c, err := p.open(ctx, kind, id, state)
+	if err != nil {
+		return c, err
+	}
+	if err := p.DB.Committer.Submit(ctx, &store.Unit{Updates: []store.Update{spend(c)}}).Err; err != nil {
+		return c, ceremonyRace(err)
+	}
+	return c, nil
+}
+
+func badCeremony() error {
+	return agentpay.Errorf(agentpay.EINVALID, "ceremony_invalid", "the passkey ceremony is unknown, used or expired; start again")
+}
+
+// ceremonyRace turns losing the race to spend a ceremony into the refusal
+// a used ceremony gets.
+func ceremonyRace(err error) error {
+	if agentpay.ErrorCode(err) == "version_conflict" {
+		return badCeremony()
+	}
+	return err
+}
+
+// open reads an open, unexpired ceremony of kind and decodes its stored
+// state into state, without spending it: the caller spends it (spend) in
+// the unit that records the ceremony's outcome, so that each ceremony
+// completes at most once on any node.
+func (p *Passkeys) open(ctx context.Context, kind, id string, state any) (store.Ceremony, error) {
 	if !agentpay.ValidID(id) {
-		return store.Ceremony{}, bad
+		return store.Ceremony{}, badCeremony()
 	}
 	c, err := p.DB.Ceremony(ctx, id)
 	if agentpay.ErrorKind(err) == agentpay.ENOTFOUND {
-		return c, bad
+		return c, badCeremony()
 	}
 	if err != nil {
 		return c, err
 	}
 	if c.Kind != kind || c.Status != "open" {
-		return c, bad
+		return c, badCeremony()
 	}
 	if p.now().UnixMicro() >= c.ExpiresAt {
 		return c, agentpay.Errorf(agentpay.EINVALID, "ceremony_expired", "the passkey ceremony expired; start again")
-	}
-	res := p.DB.Committer.Submit(ctx, &store.Unit{Updates: []store.Update{{Table: store.CeremoniesTable, Key: c.ID,
-		Version: c.Version, Set: []string{"status"}, Values: []any{"used"}}}})
-	if agentpay.ErrorCode(res.Err) == "version_conflict" {
-		return c, bad
-	}
-	if res.Err != nil {
-		return c, res.Err
 	}
 	if err := json.Unmarshal([]byte(c.Data), state); err != nil {
 		return c, err
 	}
 	return c, nil
+}
+
+// spend is the versioned update that uses a ceremony up.
+func spend(c store.Ceremony) store.Update {
+	return store.Update{Table: store.CeremoniesTable, Key: c.ID, Version: c.Version, Set: []string{"status"}, Values: []any{"used"}}
+}
+
+// refuse spends a ceremony whose response was refused, so it cannot be
+// tried again, and returns the refusal.
+func (p *Passkeys) refuse(ctx context.Context, c store.Ceremony, refusal error) error {
+	_ = p.DB.Committer.Submit(ctx, &store.Unit{Updates: []store.Update{spend(c)}}) // a lost race spent it already
+	return refusal
 }
 
 // BeginRegistration starts adding a passkey for a user. It returns the
@@ -336,13 +367,14 @@ func (p *Passkeys) BeginLogin(ctx context.Context, userID string) (string, *prot
 // cloned: the login is refused (passkey_cloned) and the passkey flagged, so
 // it is refused from then on.
 func (p *Passkeys) FinishLogin(ctx context.Context, ceremonyID string, response []byte) (string, error) {
-	c, sd, err := p.consume(ctx, kindLogin, ceremonyID)
+	var sd webauthn.SessionData
+	c, err := p.open(ctx, kindLogin, ceremonyID, &sd)
 	if err != nil {
 		return "", err
 	}
 	parsed, err := protocol.ParseCredentialRequestResponseBytes(response)
 	if err != nil {
-		return "", refused(err)
+		return "", p.refuse(ctx, c, refused(err))
 	}
 	userID := c.UserID
 	if userID == "" {
@@ -350,12 +382,13 @@ func (p *Passkeys) FinishLogin(ctx context.Context, ceremonyID string, response 
 	}
 	_, counter, err := p.verify(ctx, userID, c.UserID == "", sd, parsed)
 	if err != nil {
-		return "", err
+		return "", p.refuse(ctx, c, err)
 	}
-	// A concurrent login with the same passkey moved its counter on: this
-	// one fails with version_conflict.
-	if res := p.DB.Committer.Submit(ctx, &store.Unit{Updates: []store.Update{counter}}); res.Err != nil {
-		return "", res.Err
+	// The ceremony is spent with the counter, in one unit: a concurrent
+	// finish of the same ceremony, or a concurrent use of the same passkey,
+	// fails here.
+	if res := p.DB.Committer.Submit(ctx, &store.Unit{Updates: []store.Update{spend(c), counter}}); res.Err != nil {
+		return "", ceremonyRace(res.Err)
 	}
 	return userID, nil
 }
