@@ -129,8 +129,15 @@ func (k APIKey) Active() bool { return k.RevokedAt == 0 }
 func NewAPIKeySecret() string { return APIKeySecretPrefix + randomBase64(32) }
 
 // NewWebhookSecret returns a new webhook signing secret: "whsec_" and 32
-// random bytes in unpadded base64url.
-func NewWebhookSecret() string { return WebhookSecretPrefix + randomBase64(32) }
+// random bytes in standard, padded base64, the form the Standard Webhooks
+// libraries decode (a receiver using one of them must be able to verify).
+func NewWebhookSecret() string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic("agentpay: crypto/rand failed: " + err.Error())
+	}
+	return WebhookSecretPrefix + base64.StdEncoding.EncodeToString(b)
+}
 
 // HashAPIKey returns the hex SHA-256 of a secret: what is stored and looked
 // up. Secrets have 256 random bits, so no salt or slow hash is needed.

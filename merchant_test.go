@@ -87,7 +87,7 @@ func TestAPIKeySecrets(t *testing.T) {
 		t.Fatalf("hash %q", h)
 	}
 	w := agentpay.NewWebhookSecret()
-	if raw, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(w, "whsec_")); !strings.HasPrefix(w, "whsec_") || err != nil || len(raw) != 32 {
+	if raw, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(w, "whsec_")); !strings.HasPrefix(w, "whsec_") || err != nil || len(raw) != 32 {
 		t.Fatalf("webhook secret %q", w)
 	}
 	if !(agentpay.APIKey{}).Active() || (agentpay.APIKey{RevokedAt: 1}).Active() {

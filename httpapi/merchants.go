@@ -6,6 +6,7 @@ import (
 
 	"github.com/agentpay/agentpay"
 	"github.com/agentpay/agentpay/store"
+	"github.com/agentpay/agentpay/webhook"
 )
 
 // APIKeysActiveMax bounds a merchant's active API keys.
@@ -101,6 +102,9 @@ func (s *Server) createMerchant(r *http.Request, body []byte) (*store.Unit, func
 	m := agentpay.Merchant{ID: agentpay.NewID("mer"), Name: req.Name, MCC: req.MCC, Country: req.Country,
 		SettlementAsset: req.SettlementAsset, WebhookURL: req.WebhookURL, Status: agentpay.MerchantActive, CreatedAt: now}
 	if err := m.Validate(); err != nil {
+		return nil, nil, err
+	}
+	if err := webhook.CheckURL("webhook_url", m.WebhookURL, s.WebhookAllowLoopback); err != nil {
 		return nil, nil, err
 	}
 	webhookSecret := agentpay.NewWebhookSecret()
@@ -260,41 +264,32 @@ type setWebhookRequest struct {
 	RotateSecret bool    `json:"rotate_secret"`
 }
 
-// webhookJSON answers POST /v1/merchant/webhook: the only place a new
-// signing secret is shown.
-type webhookJSON struct {
-	Object string `json:"object"`
-	URL    string `json:"url"`
-	Secret string `json:"secret"`
-}
-
-// setWebhook sets the webhook endpoint ({"url"}) or rotates its signing
-// secret ({"rotate_secret":true}); either way a new secret is made and
-// shown once.
+// setWebhook sets the webhook endpoint ({"url"}), which also re-enables a
+// disabled one, or rotates its signing secret ({"rotate_secret":true}, as
+// POST /v1/merchant/webhook/rotate-secret does); either way a new secret is
+// made and shown once, and the one it replaces keeps signing beside it for
+// 24 hours. The answer is the endpoint as GET /v1/merchant/webhook shows it.
 func (s *Server) setWebhook(r *http.Request, body []byte) (*store.Unit, func(store.Result) (int, any), error) {
 	var req setWebhookRequest
 	if err := decode(body, &req); err != nil {
 		return nil, nil, err
 	}
 	me := merchantOf(r).Merchant
-	url := me.WebhookURL
 	switch {
 	case req.URL != nil:
 		if err := agentpay.ValidateWebhookURL("url", *req.URL); err != nil {
 			return nil, nil, err
 		}
-		url = *req.URL
+		if err := webhook.CheckURL("url", *req.URL, s.WebhookAllowLoopback); err != nil {
+			return nil, nil, err
+		}
 	case !req.RotateSecret:
 		return nil, nil, agentpay.ParamErrorf("url", "parameter_missing", "send url to set the endpoint, or rotate_secret: true to rotate its secret")
-	case url == "":
+	case me.WebhookURL == "":
 		return nil, nil, agentpay.Errorf(agentpay.ECONFLICT, "no_webhook_endpoint", "set a webhook url before rotating its secret")
 	}
-	secret := agentpay.NewWebhookSecret()
-	unit := &store.Unit{Updates: []store.Update{{Table: store.MerchantsTable, Key: me.ID, Version: me.Version,
-		Set: []string{"webhook_url", "webhook_secret"}, Values: []any{url, secret}}}}
-	return unit, func(store.Result) (int, any) {
-		return http.StatusOK, webhookJSON{Object: "webhook_endpoint", URL: url, Secret: secret}
-	}, nil
+	unit, out := newWebhookSecret(me, req.URL, time.Now())
+	return unit, func(store.Result) (int, any) { return http.StatusOK, out }, nil
 }
 
 type accountListJSON struct {

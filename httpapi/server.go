@@ -15,6 +15,7 @@ import (
 	"github.com/agentpay/agentpay/linking"
 	"github.com/agentpay/agentpay/payments"
 	"github.com/agentpay/agentpay/store"
+	"github.com/agentpay/agentpay/webhook"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -50,6 +51,9 @@ type Server struct {
 	// Identity holds users; Payments runs payments.
 	Identity *identity.Service
 	Payments *payments.Service
+	// WebhookAllowLoopback accepts webhook URLs on loopback addresses (for
+	// development: serve --webhooks-allow-loopback).
+	WebhookAllowLoopback bool
 
 	inflight sync.Map // scoped idempotency key -> struct{}: requests running on this node
 	touching sync.Map // API key id -> struct{}: last_used_at updates running on this node
@@ -63,7 +67,7 @@ type Server struct {
 func NewServer(db *store.DB, adminTokenSHA256 [32]byte, log *slog.Logger, reg *prometheus.Registry) *Server {
 	ids := &identity.Service{DB: db}
 	s := &Server{DB: db, AdminTokenSHA256: adminTokenSHA256, Log: log, Registry: reg, mux: http.NewServeMux(),
-		Links: &linking.Service{DB: db}, Identity: ids, Payments: &payments.Service{DB: db, Identity: ids}}
+		Links: &linking.Service{DB: db}, Identity: ids, Payments: &payments.Service{DB: db, Identity: ids, Outbox: webhook.Enqueue}}
 	s.metrics = newHTTPMetrics(reg)
 	s.routes()
 	return s
@@ -104,6 +108,7 @@ func (s *Server) routes() {
 	s.mux.Handle("POST /v1/software/{software_id}/suspend", s.admin(emptyBodyIsObject(s.idempotent(s.setAgentSuspension("software", true)))))
 	s.mux.Handle("POST /v1/software/{software_id}/resume", s.admin(emptyBodyIsObject(s.idempotent(s.setAgentSuspension("software", false)))))
 	s.meRoutes()
+	s.webhookRoutes()
 	s.paymentRoutes()
 	s.webRoutes()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

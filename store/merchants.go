@@ -45,11 +45,14 @@ func APIKeyRow(k agentpay.APIKey, hash string) Row {
 }
 
 // StoredMerchant is a merchant row: the merchant, its webhook signing
-// secret and the version to update it at.
+// secret and the version to update it at, with the state of its webhook
+// endpoint (read with it, so whoever holds a merchant can tell whether its
+// endpoint is disabled without another read).
 type StoredMerchant struct {
 	agentpay.Merchant
 	WebhookSecret string
 	Version       int64
+	Webhook       WebhookEndpoint
 }
 
 // StoredAPIKey is an API key row with the version to update it at.
@@ -58,16 +61,23 @@ type StoredAPIKey struct {
 	Version int64
 }
 
-const merchantSelect = `SELECT id, name, mcc, country, settlement_asset, webhook_url, webhook_secret, status, created_at, version
-	FROM merchants WHERE id = $1`
+const merchantSelect = `SELECT m.id, m.name, m.mcc, m.country, m.settlement_asset, m.webhook_url, m.webhook_secret,
+	m.status, m.created_at, m.version, COALESCE(w.previous_secret, ''), COALESCE(w.previous_secret_expires_at, 0),
+	COALESCE(w.failing_since, 0), COALESCE(w.disabled_at, 0), COALESCE(w.disabled_reason, ''),
+	COALESCE(w.updated_at, 0), COALESCE(w.version, 0)
+	FROM merchants m LEFT JOIN webhook_endpoints w ON w.merchant_id = m.id WHERE m.id = $1`
 
 // Merchant returns a merchant; an unknown id is not_found (merchant_not_found).
 func (db *DB) Merchant(ctx context.Context, id string) (StoredMerchant, error) {
 	var m StoredMerchant
 	var status string
+	w := &m.Webhook
 	err := db.reader.QueryRowContext(ctx, merchantSelect, id).Scan(&m.ID, &m.Name, &m.MCC, &m.Country,
-		&m.SettlementAsset, &m.WebhookURL, &m.WebhookSecret, &status, &m.CreatedAt, &m.Version)
+		&m.SettlementAsset, &m.WebhookURL, &m.WebhookSecret, &status, &m.CreatedAt, &m.Version,
+		&w.PreviousSecret, &w.PreviousSecretExpiresAt, &w.FailingSince, &w.DisabledAt, &w.DisabledReason, &w.UpdatedAt,
+		&w.Version)
 	m.Status = agentpay.MerchantStatus(status)
+	w.MerchantID = m.ID
 	if errors.Is(err, sql.ErrNoRows) {
 		return m, agentpay.Errorf(agentpay.ENOTFOUND, "merchant_not_found", "merchant %s not found", id)
 	}

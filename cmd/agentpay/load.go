@@ -2,18 +2,27 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
+	"runtime/pprof"
+	"time"
 
 	"github.com/agentpay/agentpay"
+	"github.com/agentpay/agentpay/httpapi"
 	"github.com/agentpay/agentpay/load"
 )
 
 func loadCommand(ctx context.Context, args []string) error {
+	if len(args) > 0 && args[0] == "payments" {
+		return loadPayments(ctx, args[1:])
+	}
 	if len(args) == 0 || args[0] != "ledger" {
-		return fmt.Errorf("usage: agentpay load ledger [flags]; see agentpay load ledger --help")
+		return fmt.Errorf("usage: agentpay load ledger|payments [flags]; see agentpay load ledger --help")
 	}
 	fs := newFlagSet("load ledger")
 	dbURL := fs.String("db", "", "drive this database in process (default: a new SQLite file in a temporary directory)")
@@ -64,6 +73,79 @@ func loadCommand(ctx context.Context, args []string) error {
 		driver = load.StoreDriver{DB: db}
 	}
 	r, err := load.Run(ctx, driver, cfg)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return json.NewEncoder(os.Stdout).Encode(r)
+	}
+	fmt.Println(r)
+	return nil
+}
+
+// loadPayments runs end-to-end payments over HTTP against a server it
+// starts in this process on a loopback port: every payment is an agent's
+// signed create, the user's two approval requests with a software passkey
+// and the merchant's capture.
+func loadPayments(ctx context.Context, args []string) error {
+	fs := newFlagSet("load payments")
+	dbURL := fs.String("db", "", "database of the server (default: a new SQLite file in a temporary directory)")
+	var cfg load.PaymentsConfig
+	fs.IntVar(&cfg.Users, "users", 256, "users (each with a passkey, a session, a wallet and an agent)")
+	fs.IntVar(&cfg.Merchants, "merchants", 20, "merchants paid")
+	fs.IntVar(&cfg.Payments, "payments", 20000, "payments to make")
+	fs.IntVar(&cfg.Concurrency, "concurrency", 64, "payments in flight at once")
+	fs.StringVar(&cfg.Asset, "asset", "USD", "asset of the payments")
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run (server and clients) to this file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	url := *dbURL
+	if url == "" {
+		dir, err := os.MkdirTemp("", "agentpay-load-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		url = "sqlite:" + dir + "/load.db"
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	db, err := openDB(ctx, url, log, nil)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	api := httpapi.NewServer(db, sha256.Sum256([]byte(agentpay.NewID("tok"))), log, nil)
+	api.PublicBaseURL = "http://localhost:" + port
+	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	defer srv.Close()
+	bg, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { db.RunBackground(bg, agentpay.NewID("node"), log, api.Payments.Job()); close(done) }()
+	defer func() { stop(); <-done }()
+
+	w, err := load.PreparePayments(ctx, db, api.PublicBaseURL, cfg)
+	if err != nil {
+		return err
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
+	r, err := w.Run(ctx)
 	if err != nil {
 		return err
 	}

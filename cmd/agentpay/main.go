@@ -15,6 +15,7 @@ const usage = `agentpay — payments for AI agents
 Usage:
   agentpay serve [--addr 127.0.0.1:8080] [--db sqlite:./agentpay.db]
   agentpay migrate [--db URL]
+  agentpay load payments [--db URL] [--users N] [--merchants N] [--payments N] [--concurrency N]
   agentpay load ledger [--db URL | --target URL] [--accounts N] [--merchants N] [--transfers N]
                        [--concurrency N] [--hot-ratio R] [--asset CODE] [--json]
 

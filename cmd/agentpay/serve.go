@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -22,6 +23,7 @@ import (
 	"github.com/agentpay/agentpay/httpapi"
 	"github.com/agentpay/agentpay/identity"
 	"github.com/agentpay/agentpay/store"
+	"github.com/agentpay/agentpay/webhook"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -37,6 +39,8 @@ func serve(ctx context.Context, args []string) error {
 		"the base URL users and agents reach this server at, e.g. https://pay.example (AGENTPAY_PUBLIC_URL; default http://localhost:PORT); passkeys need a host name, not an IP address")
 	notifier := fs.String("notifier", env("AGENTPAY_NOTIFIER", "log"),
 		"how users' one-time codes are delivered: log (DEVELOPMENT: codes are written to the log) or none (AGENTPAY_NOTIFIER)")
+	webhooksLoopback := fs.Bool("webhooks-allow-loopback", envTrue("AGENTPAY_WEBHOOKS_ALLOW_LOOPBACK"),
+		"DEVELOPMENT: let webhook URLs reach loopback addresses (127.0.0.0/8, ::1); private and link-local ones stay refused (AGENTPAY_WEBHOOKS_ALLOW_LOOPBACK=true)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (for measuring)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -77,6 +81,10 @@ func serve(ctx context.Context, args []string) error {
 	}
 	api := httpapi.NewServer(db, tokenHash, log, reg)
 	api.PublicBaseURL = strings.TrimSuffix(*publicURL, "/")
+	api.WebhookAllowLoopback = *webhooksLoopback
+	if *webhooksLoopback {
+		log.Warn("webhooks may reach loopback addresses (--webhooks-allow-loopback): for development only")
+	}
 	if api.PublicBaseURL == "" {
 		// Passkeys need a domain, and browsers treat localhost as secure.
 		_, port, _ := net.SplitHostPort(ln.Addr().String())
@@ -103,7 +111,9 @@ func serve(ctx context.Context, args []string) error {
 	holder := agentpay.NewID("node")
 	bg, stopBackground := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	wg.Go(func() { db.RunBackground(bg, holder, log) })
+	wg.Go(func() { db.RunBackground(bg, holder, log, api.Payments.Job()) })
+	dispatcher := &webhook.Dispatcher{DB: db, Client: webhook.NewClient(*webhooksLoopback), Log: log, Holder: holder}
+	wg.Go(func() { dispatcher.Run(bg) })
 
 	log.Info("agentpay serving", "addr", ln.Addr().String(), "db", redact(*dbURL), "engine", db.Engine.Name(), "node", holder)
 	logOut.flush() // whoever started us may be waiting for that line
@@ -128,6 +138,13 @@ func serve(ctx context.Context, args []string) error {
 	}
 	log.Info("agentpay stopped")
 	return err
+}
+
+// envTrue reports whether the environment variable name is set to true
+// (true, 1, t, TRUE…).
+func envTrue(name string) bool {
+	b, _ := strconv.ParseBool(env(name, "false"))
+	return b
 }
 
 // adminToken returns the SHA-256 of the operator's bearer token:
