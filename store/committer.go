@@ -58,6 +58,10 @@ type Committer struct {
 	// writer: nothing but this committer changes them, so the cache is exact
 	// and a batch need not read the accounts it touches.
 	accounts map[string]agentpay.Account
+	// updates holds a prepared statement per UPDATE text: there are a few
+	// dozen (one per table and set of columns), and SQLite would otherwise
+	// parse each update of each batch.
+	updates map[string]*sql.Stmt
 }
 
 // NewCommitter starts a committer writing to db.
@@ -67,6 +71,7 @@ func NewCommitter(db *sql.DB, engine Engine, bus *Bus, log *slog.Logger, stats *
 		queue:   make(chan *Unit, QueueLengthMax),
 		stopped: make(chan struct{}),
 		flags:   map[string]agentpay.AccountFlags{},
+		updates: map[string]*sql.Stmt{},
 	}
 	if !engine.Locking() {
 		c.accounts = map[string]agentpay.Account{}
@@ -114,6 +119,10 @@ func (c *Committer) Close() {
 	}
 	c.mu.Unlock()
 	<-c.stopped
+	for q, stmt := range c.updates {
+		stmt.Close()
+		delete(c.updates, q)
+	}
 }
 
 func (c *Committer) run() {
@@ -204,6 +213,7 @@ var errRace = errors.New("store: another writer inserted the same id")
 // try runs one transaction for the batch and returns each unit's result.
 func (c *Committer) try(units []*Unit, optimistic bool) (results []Result, err error) {
 	ctx := context.Background()
+	c.prepareUpdates(ctx, units)
 	tx, err := c.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("begin: %w", err)
@@ -601,7 +611,7 @@ func (c *Committer) write(ctx context.Context, tx *sql.Tx, p *plan, ch ledger.Ch
 		}
 	}
 	for _, up := range p.updates {
-		if err := writeUpdate(ctx, tx, up); err != nil {
+		if err := c.writeUpdate(ctx, tx, up); err != nil {
 			return err
 		}
 	}
@@ -699,10 +709,32 @@ func needsLock(f agentpay.AccountFlags, d agentpay.Account) bool {
 	return false
 }
 
+// updateStatementsMax bounds the committer's cache of UPDATE statements.
+const updateStatementsMax = 256
+
 // writeUpdate writes one update, in SQL both engines share. The version in
 // the WHERE clause makes it safe with several writers: a row another node
 // changed since the batch read it matches nothing, and the batch is retried.
-func writeUpdate(ctx context.Context, tx *sql.Tx, up Update) error {
+func (c *Committer) writeUpdate(ctx context.Context, tx *sql.Tx, up Update) error {
+	q, args := updateSQL(up)
+	var res sql.Result
+	var err error
+	if stmt, ok := c.updates[q]; ok {
+		res, err = tx.StmtContext(ctx, stmt).ExecContext(ctx, args...)
+	} else {
+		res, err = tx.ExecContext(ctx, q, args...)
+	}
+	if err != nil {
+		return fmt.Errorf("update %s: %w", up.Table.Name, err)
+	}
+	if affected, err := res.RowsAffected(); err != nil || affected != 1 {
+		return errRace
+	}
+	return nil
+}
+
+// updateSQL returns an update's statement and arguments.
+func updateSQL(up Update) (string, []any) {
 	var set strings.Builder
 	args := make([]any, 0, len(up.Values)+2)
 	for i, col := range up.Set {
@@ -712,12 +744,25 @@ func writeUpdate(ctx context.Context, tx *sql.Tx, up Update) error {
 	n := len(args)
 	q := fmt.Sprintf("UPDATE %s SET %s%s = %s + 1 WHERE %s = $%d AND %s = $%d",
 		up.Table.Name, set.String(), up.Table.Version, up.Table.Version, up.Table.Key, n+1, up.Table.Version, n+2)
-	res, err := tx.ExecContext(ctx, q, append(args, up.Key, up.Version)...)
-	if err != nil {
-		return fmt.Errorf("update %s: %w", up.Table.Name, err)
+	return q, append(args, up.Key, up.Version)
+}
+
+// prepareUpdates prepares the UPDATE statements of units not prepared yet.
+// It runs before the batch's transaction begins: with one writer
+// connection, preparing during it would wait for that connection forever.
+func (c *Committer) prepareUpdates(ctx context.Context, units []*Unit) {
+	for _, u := range units {
+		for _, up := range u.Updates {
+			if len(c.updates) >= updateStatementsMax {
+				return
+			}
+			q, _ := updateSQL(up)
+			if _, ok := c.updates[q]; ok {
+				continue
+			}
+			if stmt, err := c.db.PrepareContext(ctx, q); err == nil {
+				c.updates[q] = stmt
+			}
+		}
 	}
-	if affected, err := res.RowsAffected(); err != nil || affected != 1 {
-		return errRace
-	}
-	return nil
 }
