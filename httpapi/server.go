@@ -171,6 +171,10 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 	return r.ResponseWriter.Write(b)
 }
 
+// Unwrap lets http.ResponseController reach the connection's writer, so
+// that event streams can flush and extend their write deadline.
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
 // admin lets through only requests with the operator's bearer token. The
 // token is compared by hash in constant time, and never logged.
 func (s *Server) admin(next http.HandlerFunc) http.Handler {
