@@ -48,6 +48,9 @@ type Server struct {
 	Links *linking.Service
 	// Notifier delivers users' one-time codes; nil refuses to send them.
 	Notifier identity.Notifier
+	// DevTopUp lets users top up their wallets from the funding account on
+	// the account page (development: serve --dev-topups).
+	DevTopUp bool
 	// Identity holds users; Payments runs payments.
 	Identity *identity.Service
 	Payments *payments.Service

@@ -35,6 +35,7 @@ func (s *Server) webHandler() (*web.Handler, error) {
 		h := web.New(ids, pk, &consent.Sessions{DB: s.DB, Secure: consent.SecureCookies(base)})
 		h.Links = s.Links
 		h.Payments = s.Payments
+		h.DevTopUp = s.DevTopUp
 		h.Code = &identity.CodeVerifier{Service: ids}
 		h.Document = &identity.DocumentVerifier{Service: ids}
 		h.WriteError = s.writeError

@@ -22,8 +22,8 @@ type DB struct {
 	Committer *Committer
 	Bus       *Bus
 
-	instance string  // distinguishes databases opened by one process
-	writer   *sql.DB // the committer's connection(s)
+	instance string    // distinguishes databases opened by one process
+	writer   *sql.DB   // the committer's connection(s)
 	reader   *readPool // queries; on SQLite a separate pool, so reads never wait for the writer
 	closers  []func() error
 }

@@ -33,6 +33,8 @@ type accountPage struct {
 	Tiers      []tierView
 	// CanVerifyCode and CanVerifyDocument offer the next verification.
 	CanVerifyCode, CanVerifyDocument bool
+	// Money is the user's payments, wallets and development top-up.
+	Money accountPayments
 }
 
 // grantView is a linked agent as the page shows it. AgentName and
@@ -62,6 +64,7 @@ var notices = map[string]string{
 	"revoked_none":      "No agent had access: nothing to revoke.",
 	"verified_contact":  "Your contact details are verified.",
 	"verified_document": "Your identity document is verified.",
+	"topped_up":         "Your wallet was topped up.",
 }
 
 // money formats minor units in their asset, or shows the raw units for an
@@ -165,6 +168,10 @@ func (h *Handler) renderAccount(w http.ResponseWriter, r *http.Request, sess sto
 		for _, g := range grants {
 			d.Grants = append(d.Grants, toGrantView(g, now))
 		}
+	}
+	if d.Money, err = h.accountPaymentsOf(ctx, sess.UserID); err != nil {
+		h.writeError(w, r, err)
+		return
 	}
 	renderPage(w, status, "account", d)
 }

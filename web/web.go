@@ -28,7 +28,7 @@ import (
 	"github.com/agentpay/agentpay/store"
 )
 
-//go:embed *.html passkeys.js
+//go:embed *.html passkeys.js pay.js style.css
 var files embed.FS
 
 var pages = template.Must(template.ParseFS(files, "*.html"))
@@ -55,6 +55,9 @@ type Handler struct {
 	Code, Document identity.Verifier
 	// WriteError writes an error response (JSON); nil writes a plain one.
 	WriteError func(w http.ResponseWriter, r *http.Request, err error)
+	// DevTopUp lets users top up their wallets from the funding account on
+	// the account page: for development servers only.
+	DevTopUp bool
 
 	mux      *http.ServeMux
 	patterns []string
@@ -89,6 +92,8 @@ func New(ids *identity.Service, pk *consent.Passkeys, sessions *consent.Sessions
 	h.handle("POST /account/verify/code/confirm", h.verifyConfirm(verifyCode))
 	h.handle("POST /account/verify/document/start", h.verifyStart(verifyDocument))
 	h.handle("POST /account/verify/document/confirm", h.verifyConfirm(verifyDocument))
+	h.payRoutes()
+	h.accountPaymentRoutes()
 	return h
 }
 

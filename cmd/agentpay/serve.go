@@ -41,6 +41,8 @@ func serve(ctx context.Context, args []string) error {
 		"how users' one-time codes are delivered: log (DEVELOPMENT: codes are written to the log) or none (AGENTPAY_NOTIFIER)")
 	webhooksLoopback := fs.Bool("webhooks-allow-loopback", envTrue("AGENTPAY_WEBHOOKS_ALLOW_LOOPBACK"),
 		"DEVELOPMENT: let webhook URLs reach loopback addresses (127.0.0.0/8, ::1); private and link-local ones stay refused (AGENTPAY_WEBHOOKS_ALLOW_LOOPBACK=true)")
+	devTopUps := fs.Bool("dev-topups", envTrue("AGENTPAY_DEV_TOPUPS"),
+		"DEVELOPMENT: users may top up their wallets from the funding account on the account page (AGENTPAY_DEV_TOPUPS=true)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (for measuring)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -82,6 +84,10 @@ func serve(ctx context.Context, args []string) error {
 	api := httpapi.NewServer(db, tokenHash, log, reg)
 	api.PublicBaseURL = strings.TrimSuffix(*publicURL, "/")
 	api.WebhookAllowLoopback = *webhooksLoopback
+	api.DevTopUp = *devTopUps
+	if *devTopUps {
+		log.Warn("users may top up their wallets from nothing (--dev-topups): for development only")
+	}
 	if *webhooksLoopback {
 		log.Warn("webhooks may reach loopback addresses (--webhooks-allow-loopback): for development only")
 	}
