@@ -102,7 +102,7 @@ func (s *Server) agent(scope agentpay.Scope, next http.HandlerFunc) http.Handler
 			if err != nil {
 				return nil, err
 			}
-			key, err := agentauth.ParseJWK([]byte(k.PublicKeyJWK))
+			key, err := s.parseKey(k.PublicKeyJWK)
 			if err != nil {
 				return nil, agentpay.Errorf(agentpay.EINTERNAL, "agent_key_invalid", "the stored key of grant %s does not parse: %v", k.Grant.ID, err)
 			}
@@ -168,4 +168,24 @@ func (s *Server) agentPing(r *http.Request, body []byte) (*store.Unit, func(stor
 	return &store.Unit{}, func(store.Result) (int, any) {
 		return http.StatusOK, pingJSON{OK: true, GrantID: id}
 	}, nil
+}
+
+// agentKeysMax bounds the cache of parsed agent keys.
+const agentKeysMax = 100_000
+
+// parseKey parses a stored agent key, once per node: a JWK's text always
+// means the same key, and checking that a point is on the curve costs more
+// than the rest of a signature check.
+func (s *Server) parseKey(jwk string) (ed25519.PublicKey, error) {
+	if k, ok := s.agentKeys.Load(jwk); ok {
+		return k.(ed25519.PublicKey), nil
+	}
+	key, err := agentauth.ParseJWK([]byte(jwk))
+	if err != nil {
+		return nil, err
+	}
+	if s.agentKeyCount.Add(1) <= agentKeysMax {
+		s.agentKeys.Store(jwk, key)
+	}
+	return key, nil
 }

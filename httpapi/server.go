@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/agentpay/agentpay"
@@ -58,11 +59,13 @@ type Server struct {
 	// development: serve --webhooks-allow-loopback).
 	WebhookAllowLoopback bool
 
-	inflight sync.Map // scoped idempotency key -> struct{}: requests running on this node
-	touching sync.Map // API key id -> struct{}: last_used_at updates running on this node
-	mux      *http.ServeMux
-	metrics  *httpMetrics
-	web      webMount // the user's pages; built on first use, from PublicBaseURL
+	inflight      sync.Map     // scoped idempotency key -> struct{}: requests running on this node
+	touching      sync.Map     // API key id -> struct{}: last_used_at updates running on this node
+	agentKeys     sync.Map     // stored JWK text -> ed25519.PublicKey, parsed
+	agentKeyCount atomic.Int64 // entries in agentKeys
+	mux           *http.ServeMux
+	metrics       *httpMetrics
+	web           webMount // the user's pages; built on first use, from PublicBaseURL
 }
 
 // NewServer builds the routes. adminTokenSHA256 is the SHA-256 of the

@@ -60,11 +60,15 @@ func checkShared(shared []string) ([]string, error) {
 // Approval builds the approval object of p as it is now, with the fields
 // the user shares.
 func (s *Service) Approval(ctx context.Context, p agentpay.Payment, shared []string) (ApprovalObject, error) {
-	shared, err := checkShared(shared)
+	m, err := s.DB.Merchant(ctx, p.MerchantID)
 	if err != nil {
 		return ApprovalObject{}, err
 	}
-	m, err := s.DB.Merchant(ctx, p.MerchantID)
+	return s.approval(ctx, p, m, shared)
+}
+
+func (s *Service) approval(ctx context.Context, p agentpay.Payment, m store.StoredMerchant, shared []string) (ApprovalObject, error) {
+	shared, err := checkShared(shared)
 	if err != nil {
 		return ApprovalObject{}, err
 	}
@@ -103,7 +107,11 @@ func (s *Service) PrepareApprove(ctx context.Context, userID, id string, ev cons
 	if now.UnixMicro() >= p.ApprovalExpiresAt {
 		return p, nil, agentpay.Errorf(agentpay.ECONFLICT, "payment_expired", "the payment expired before it was approved")
 	}
-	current, err := s.Approval(ctx, p, signed.Shared)
+	m, err := s.merchant(ctx, p.MerchantID, p.Asset)
+	if err != nil {
+		return p, nil, err
+	}
+	current, err := s.approval(ctx, p, m, signed.Shared)
 	if err != nil {
 		return p, nil, err
 	}
@@ -114,10 +122,6 @@ func (s *Service) PrepareApprove(ctx context.Context, userID, id string, ev cons
 			"the payment changed after you saw it (now version %d); review it and approve again", p.Version)
 	}
 	g, err := s.DB.Grant(ctx, p.GrantID)
-	if err != nil {
-		return p, nil, err
-	}
-	m, err := s.merchant(ctx, p.MerchantID, p.Asset)
 	if err != nil {
 		return p, nil, err
 	}
@@ -133,8 +137,12 @@ func (s *Service) PrepareApprove(ctx context.Context, userID, id string, ev cons
 		p.Status, p.DeclineCode = agentpay.PaymentDeclined, code
 		return p, s.change(m, &p, "payment.declined", 0, ""), nil
 	}
-	wallet, err := s.Identity.Wallet(ctx, p.UserID, p.Asset)
-	if err != nil {
+	// A user who never had money in this asset has no wallet yet: that is
+	// an empty one.
+	wallet := identity.WalletID(p.UserID, p.Asset)
+	if _, err := s.DB.Account(ctx, wallet); agentpay.ErrorKind(err) == agentpay.ENOTFOUND {
+		return p, nil, agentpay.Errorf(agentpay.ECONFLICT, "exceeds_credits", "the %s wallet is empty", p.Asset)
+	} else if err != nil {
 		return p, nil, err
 	}
 	if next, err = agentpay.NextStatus(next, agentpay.ActionAuthorize, 0, 0); err != nil {

@@ -271,18 +271,34 @@ type SpendCounter struct {
 	Version int64 // 0: no row yet
 }
 
-// SpendCounters reads counters by id; missing ones come back with version 0.
+// SpendCounters reads counters by id, in one query; missing ones come back
+// with version 0.
 func (db *DB) SpendCounters(ctx context.Context, ids ...string) ([]SpendCounter, error) {
 	out := make([]SpendCounter, len(ids))
+	index := make(map[string]int, len(ids))
+	args := make([]any, len(ids))
+	marks := make([]string, len(ids))
 	for i, id := range ids {
 		out[i].ID = id
-		err := db.reader.QueryRowContext(ctx, `SELECT amount, version FROM spend_counters WHERE id = $1`, id).
-			Scan(&out[i].Amount, &out[i].Version)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return nil, fmt.Errorf("store: spend counter: %w", err)
+		index[id] = i
+		args[i] = id
+		marks[i] = fmt.Sprintf("$%d", i+1)
+	}
+	rows, err := db.reader.QueryContext(ctx, `SELECT id, amount, version FROM spend_counters WHERE id IN (`+strings.Join(marks, ", ")+`)`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: spend counters: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var c SpendCounter
+		if err := rows.Scan(&c.ID, &c.Amount, &c.Version); err != nil {
+			return nil, fmt.Errorf("store: spend counters: %w", err)
+		}
+		if i, ok := index[c.ID]; ok {
+			out[i] = c
 		}
 	}
-	return out, nil
+	return out, rows.Err()
 }
 
 // Add returns what adds amount to the counter in a unit: an insert for a
