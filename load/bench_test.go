@@ -2,9 +2,14 @@ package load_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"log/slog"
+	"net"
+	"net/http"
 	"testing"
+	"time"
 
+	"github.com/agentpay/agentpay/httpapi"
 	"github.com/agentpay/agentpay/load"
 	"github.com/agentpay/agentpay/store"
 	"github.com/agentpay/agentpay/store/postgres"
@@ -55,4 +60,61 @@ func benchLedger(b *testing.B, db *store.DB) {
 	}
 	b.ReportMetric(r.TransfersPerSecond, "transfers/s")
 	b.ReportMetric(r.P99ms, "p99_ms")
+}
+
+// BenchmarkPaymentsHTTP measures whole payments over HTTP against a server
+// on a loopback port: an agent's signed create, the user's approval with a
+// software passkey (begin and finish on the approval page's endpoints) and
+// the merchant's capture. b.N is the number of payments; 64 users, 32 in
+// flight.
+func BenchmarkPaymentsHTTP(b *testing.B) {
+	b.Run("sqlite", func(b *testing.B) {
+		db, err := sqlite.Open(context.Background(), b.TempDir()+"/bench.db", sqlite.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer db.Close()
+		benchPayments(b, db)
+	})
+	b.Run("postgres", func(b *testing.B) {
+		url := pgtest.URL(b)
+		db, err := postgres.Open(context.Background(), url, postgres.Options{Schema: pgtest.Schema(b, url, "benchpay")})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer db.Close()
+		benchPayments(b, db)
+	})
+}
+
+func benchPayments(b *testing.B, db *store.DB) {
+	log := slog.New(slog.DiscardHandler)
+	api := httpapi.NewServer(db, sha256.Sum256([]byte("bench")), log, nil)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	api.PublicBaseURL = "http://localhost:" + port
+	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	defer srv.Close()
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { db.RunBackground(ctx, "bench", log, api.Payments.Job()); close(done) }()
+	defer func() { stop(); <-done }()
+	w, err := load.PreparePayments(context.Background(), db, api.PublicBaseURL, load.PaymentsConfig{
+		Users: 64, Merchants: 8, Payments: b.N, Concurrency: 32, Asset: "USD"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	r, err := w.Run(context.Background())
+	b.StopTimer()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(r.PaymentsPerSecond, "payments/s")
+	b.ReportMetric(r.PaymentP99ms, "payment_p99_ms")
+	b.ReportMetric(r.RequestP99ms, "request_p99_ms")
 }
