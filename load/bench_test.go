@@ -2,14 +2,9 @@ package load_test
 
 import (
 	"context"
-	"crypto/sha256"
 	"log/slog"
-	"net"
-	"net/http"
 	"testing"
-	"time"
 
-	"github.com/agentpay/agentpay/httpapi"
 	"github.com/agentpay/agentpay/load"
 	"github.com/agentpay/agentpay/store"
 	"github.com/agentpay/agentpay/store/postgres"
@@ -88,21 +83,11 @@ func BenchmarkPaymentsHTTP(b *testing.B) {
 }
 
 func benchPayments(b *testing.B, db *store.DB) {
-	log := slog.New(slog.DiscardHandler)
-	api := httpapi.NewServer(db, sha256.Sum256([]byte("bench")), log, nil)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	api, stop, err := load.Serve(db, slog.New(slog.DiscardHandler))
 	if err != nil {
 		b.Fatal(err)
 	}
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	api.PublicBaseURL = "http://localhost:" + port
-	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ln)
-	defer srv.Close()
-	ctx, stop := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { db.RunBackground(ctx, "bench", log, api.Payments.Job()); close(done) }()
-	defer func() { stop(); <-done }()
+	defer stop()
 	w, err := load.PreparePayments(context.Background(), db, api.PublicBaseURL, load.PaymentsConfig{
 		Users: 64, Merchants: 8, Payments: b.N, Concurrency: 32, Asset: "USD"})
 	if err != nil {

@@ -5,10 +5,13 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
+	"net"
 	"net/http"
 	"slices"
 	"sync"
@@ -19,6 +22,7 @@ import (
 	"github.com/agentpay/agentpay/agentauth"
 	"github.com/agentpay/agentpay/consent"
 	"github.com/agentpay/agentpay/consent/consenttest"
+	"github.com/agentpay/agentpay/httpapi"
 	"github.com/agentpay/agentpay/identity"
 	"github.com/agentpay/agentpay/linking"
 	"github.com/agentpay/agentpay/payments"
@@ -391,4 +395,24 @@ func (w *PaymentsWorkload) Run(ctx context.Context) (PaymentsReport, error) {
 	}
 	r.CheckPassed = true
 	return r, nil
+}
+
+// Serve starts an agentpay server over db on a loopback port, with its
+// background jobs (payment expiry included), for a payments run: its public
+// base URL names localhost, as passkeys need a host name. stop shuts both
+// down.
+func Serve(db *store.DB, log *slog.Logger) (api *httpapi.Server, stop func(), err error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, nil, err
+	}
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	api = httpapi.NewServer(db, sha256.Sum256([]byte(agentpay.NewID("tok"))), log, nil)
+	api.PublicBaseURL = "http://localhost:" + port
+	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { db.RunBackground(ctx, agentpay.NewID("node"), log, api.Payments.Job()); close(done) }()
+	return api, func() { srv.Close(); cancel(); <-done }, nil
 }

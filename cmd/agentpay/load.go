@@ -2,18 +2,13 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"runtime/pprof"
-	"time"
 
 	"github.com/agentpay/agentpay"
-	"github.com/agentpay/agentpay/httpapi"
 	"github.com/agentpay/agentpay/load"
 )
 
@@ -116,21 +111,11 @@ func loadPayments(ctx context.Context, args []string) error {
 		return err
 	}
 	defer db.Close()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	api, stop, err := load.Serve(db, log)
 	if err != nil {
 		return err
 	}
-	_, port, _ := net.SplitHostPort(ln.Addr().String())
-	api := httpapi.NewServer(db, sha256.Sum256([]byte(agentpay.NewID("tok"))), log, nil)
-	api.PublicBaseURL = "http://localhost:" + port
-	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second}
-	go srv.Serve(ln)
-	defer srv.Close()
-	bg, stop := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { db.RunBackground(bg, agentpay.NewID("node"), log, api.Payments.Job()); close(done) }()
-	defer func() { stop(); <-done }()
-
+	defer stop()
 	w, err := load.PreparePayments(ctx, db, api.PublicBaseURL, cfg)
 	if err != nil {
 		return err
