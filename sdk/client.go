@@ -140,6 +140,10 @@ type call struct {
 	prepare func(*http.Request, []byte) error
 }
 
+// UserAgent names the SDK in every request; the linking page shows it to
+// the user as where the request came from.
+var UserAgent = "agentpay-go-sdk/1"
+
 // do runs c with retries and decodes a 2xx answer into out (if not nil).
 func (t *transport) do(ctx context.Context, c call, out any) error {
 	key := ""
@@ -166,6 +170,7 @@ func (t *transport) do(ctx context.Context, c call, out any) error {
 			return err
 		}
 		req.Header.Set("Accept", "application/json")
+		req.Header.Set("User-Agent", UserAgent)
 		if c.body != nil {
 			req.Header.Set("Content-Type", "application/json")
 		}

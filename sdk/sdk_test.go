@@ -471,3 +471,24 @@ func TestKeys(t *testing.T) {
 		t.Fatalf("bad key: %v", err)
 	}
 }
+
+// The SDK names itself: the linking page shows the user where a request
+// came from.
+func TestUserAgent(t *testing.T) {
+	ts := server(t)
+	a := sdk.NewAgent(ts.URL, newKey(t))
+	a.Sleep = noSleep
+	var code string
+	if _, err := a.Link(context.Background(), linkReq, func(p sdk.Pending) {
+		code = p.UserCode
+		if err := ts.approve(p.UserCode); err != nil {
+			t.Error(err)
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	l, err := ts.DB.AgentLinkByUserCode(context.Background(), strings.ReplaceAll(code, "-", ""))
+	if err != nil || l.RequestUserAgent != sdk.UserAgent {
+		t.Fatalf("link recorded user agent %q (%v), want %q", l.RequestUserAgent, err, sdk.UserAgent)
+	}
+}
