@@ -20,6 +20,7 @@ import (
 	"encoding/base32"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"sync"
 	"time"
@@ -45,9 +46,8 @@ type Service struct {
 
 	userLocks [userLockStripes]sync.Mutex // see Approve
 
-	payerKeyOnce sync.Once
-	payerKey     []byte
-	payerKeyErr  error
+	payerKeyMu sync.Mutex
+	payerKey   []byte
 }
 
 func (s *Service) now() time.Time {
@@ -86,29 +86,38 @@ const payerKeySetting = "payments.payer_key"
 // pair, different for every merchant, and not linkable to the user without
 // the server's key.
 func (s *Service) PayerID(ctx context.Context, merchantID, userID string) (string, error) {
-	s.payerKeyOnce.Do(func() {
-		var b [32]byte
-		if _, err := rand.Read(b[:]); err != nil {
-			s.payerKeyErr = err
-			return
-		}
-		v, _, err := s.DB.InitSetting(ctx, payerKeySetting, hex.EncodeToString(b[:]))
-		if err != nil {
-			s.payerKeyErr = err
-			return
-		}
-		s.payerKey, s.payerKeyErr = hex.DecodeString(v)
-	})
-	if s.payerKeyErr != nil {
-		// A failed first read is retried by the next call.
-		err := s.payerKeyErr
-		s.payerKeyOnce = sync.Once{}
+	key, err := s.payerKeyOf(ctx)
+	if err != nil {
 		return "", err
 	}
-	m := hmac.New(sha256.New, s.payerKey)
+	m := hmac.New(sha256.New, key)
 	m.Write([]byte(merchantID + "\x00" + userID))
 	sum := m.Sum(nil)
 	return "pyr_" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(sum[:16])), nil
+}
+
+// payerKeyOf returns the key of payer pseudonyms, made once for the
+// deployment and kept in settings; a failed read is tried again next time.
+func (s *Service) payerKeyOf(ctx context.Context) ([]byte, error) {
+	s.payerKeyMu.Lock()
+	defer s.payerKeyMu.Unlock()
+	if s.payerKey != nil {
+		return s.payerKey, nil
+	}
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return nil, err
+	}
+	v, _, err := s.DB.InitSetting(ctx, payerKeySetting, hex.EncodeToString(b[:]))
+	if err != nil {
+		return nil, err
+	}
+	key, err := hex.DecodeString(v)
+	if err != nil {
+		return nil, fmt.Errorf("payments: stored payer key: %w", err)
+	}
+	s.payerKey = key
+	return key, nil
 }
 
 // read returns the payment id names; malformed ids are not_found too.
