@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/agentpay/agentpay"
+	"github.com/agentpay/agentpay/payments"
 	"github.com/agentpay/agentpay/store"
 	"github.com/agentpay/agentpay/webhook"
 )
@@ -75,16 +76,6 @@ type createMerchantRequest struct {
 	WebhookURL      string `json:"webhook_url"`
 }
 
-// merchantAccountID is the id of a merchant's ledger account in an asset.
-// It is fixed, so the committer refuses a second account of the same
-// merchant and asset even when two requests race.
-func merchantAccountID(merchantID, asset string) string { return "acc_" + merchantID + "_" + asset }
-
-func merchantAccount(merchantID, asset string) agentpay.Account {
-	return agentpay.Account{ID: merchantAccountID(merchantID, asset), Kind: agentpay.AccountMerchant, Asset: asset,
-		Flags: agentpay.AccountMerchant.DefaultFlags(), OwnerID: merchantID}
-}
-
 // newAPIKey makes a key for a merchant and returns it with its secret.
 func newAPIKey(merchantID string, now int64) (agentpay.APIKey, string) {
 	secret := agentpay.NewAPIKeySecret()
@@ -110,7 +101,7 @@ func (s *Server) createMerchant(r *http.Request, body []byte) (*store.Unit, func
 	webhookSecret := agentpay.NewWebhookSecret()
 	key, secret := newAPIKey(m.ID, now)
 	unit := &store.Unit{
-		Accounts: []agentpay.Account{merchantAccount(m.ID, m.SettlementAsset)},
+		Accounts: []agentpay.Account{payments.MerchantAccount(m.ID, m.SettlementAsset)},
 		Rows:     []store.Row{store.MerchantRow(m, webhookSecret), store.APIKeyRow(key, agentpay.HashAPIKey(secret))},
 	}
 	return unit, func(res store.Result) (int, any) {
@@ -334,7 +325,7 @@ func (s *Server) createMerchantAccount(r *http.Request, body []byte) (*store.Uni
 			return nil, nil, accountExists(req.Asset)
 		}
 	}
-	unit := &store.Unit{Accounts: []agentpay.Account{merchantAccount(me.ID, req.Asset)}}
+	unit := &store.Unit{Accounts: []agentpay.Account{payments.MerchantAccount(me.ID, req.Asset)}}
 	return unit, func(res store.Result) (int, any) { return http.StatusCreated, toAccountJSON(res.Accounts[0]) }, nil
 }
 

@@ -27,8 +27,7 @@ func TestPaymentLongPollAcrossNodes(t *testing.T) {
 		ag := linkAgent(t, n1, linking.Approval{UserID: user})
 		m := agentpay.Merchant{ID: agentpay.NewID("mer"), Name: "Corner Shop", MCC: "5411", Country: "US", SettlementAsset: "USD",
 			Status: agentpay.MerchantActive, CreatedAt: time.Now().UnixMicro()}
-		acc := agentpay.Account{ID: payments.MerchantAccountID(m.ID, "USD"), Kind: agentpay.AccountMerchant, Asset: "USD",
-			Flags: agentpay.AccountMerchant.DefaultFlags(), OwnerID: m.ID}
+		acc := payments.MerchantAccount(m.ID, "USD")
 		if err := db1.Committer.Submit(ctx, &store.Unit{Rows: []store.Row{store.MerchantRow(m, agentpay.NewWebhookSecret())},
 			Accounts: []agentpay.Account{acc}}).Err; err != nil {
 			t.Fatal(err)

@@ -134,6 +134,25 @@ func (s *Service) Wallet(ctx context.Context, userID, asset string) (string, err
 	return id, nil
 }
 
+// TopUp credits amount to userID's wallet in its asset (made on first use)
+// from the funding account, the outside world, in one transfer with code
+// "topup"; reference says why. It returns the wallet's id. It is for
+// development servers, tests and load runs: real money arrives through
+// the operator API's top-ups.
+func (s *Service) TopUp(ctx context.Context, userID string, amount agentpay.Money, reference string) (string, error) {
+	wallet, err := s.Wallet(ctx, userID, amount.Asset)
+	if err != nil {
+		return "", err
+	}
+	funding, err := s.DB.EnsureSystemAccount(ctx, agentpay.AccountFunding, amount.Asset)
+	if err != nil {
+		return "", err
+	}
+	err = s.DB.Committer.Submit(ctx, &store.Unit{Transfers: []agentpay.Transfer{{ID: agentpay.NewID("trf"), DebitAccountID: funding,
+		CreditAccountID: wallet, Amount: amount.Amount, Asset: amount.Asset, Code: "topup", Reference: reference}}}).Err
+	return wallet, err
+}
+
 // Allow decides whether the user's tier lets their agents pay amount, given
 // what they already spent today and this month in that asset (see
 // agentpay.TierLimits.Allow for the codes). Callers that move money call it

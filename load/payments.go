@@ -140,8 +140,7 @@ func (w *PaymentsWorkload) setupMerchants(ctx context.Context) error {
 			SettlementAsset: w.cfg.Asset, Status: agentpay.MerchantActive, CreatedAt: now}
 		secret := agentpay.NewAPIKeySecret()
 		key := agentpay.APIKey{ID: agentpay.NewID("key"), MerchantID: m.ID, Prefix: agentpay.APIKeyDisplayPrefix(secret), CreatedAt: now}
-		acc := agentpay.Account{ID: payments.MerchantAccountID(m.ID, w.cfg.Asset), Kind: agentpay.AccountMerchant, Asset: w.cfg.Asset,
-			Flags: agentpay.AccountMerchant.DefaultFlags(), OwnerID: m.ID}
+		acc := payments.MerchantAccount(m.ID, w.cfg.Asset)
 		if err := w.db.Committer.Submit(ctx, &store.Unit{Accounts: []agentpay.Account{acc},
 			Rows: []store.Row{store.MerchantRow(m, agentpay.NewWebhookSecret()), store.APIKeyRow(key, agentpay.HashAPIKey(secret))}}).Err; err != nil {
 			return fmt.Errorf("load: merchant: %w", err)
@@ -182,16 +181,7 @@ func setupPayer(ctx context.Context, db *store.DB, pk *consent.Passkeys, baseURL
 		return payer{}, err
 	}
 	ids := &identity.Service{DB: db}
-	wallet, err := ids.Wallet(ctx, u.ID, asset)
-	if err != nil {
-		return payer{}, err
-	}
-	funding, err := db.EnsureSystemAccount(ctx, agentpay.AccountFunding, asset)
-	if err != nil {
-		return payer{}, err
-	}
-	if err := db.Committer.Submit(ctx, &store.Unit{Transfers: []agentpay.Transfer{{ID: agentpay.NewID("trf"), DebitAccountID: funding,
-		CreditAccountID: wallet, Amount: 1_000_000_00, Asset: asset, Code: "topup"}}}).Err; err != nil {
+	if _, err := ids.TopUp(ctx, u.ID, agentpay.Money{Amount: 1_000_000_00, Asset: asset}, "load"); err != nil {
 		return payer{}, err
 	}
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)

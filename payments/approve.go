@@ -37,6 +37,13 @@ type ApprovalObject struct {
 	CaptureBy  int64               `json:"capture_by_seconds"` // how long the merchant may capture
 }
 
+// Changed is the refusal of an approval of another version or content than
+// p's as stored now.
+func Changed(p agentpay.Payment) error {
+	return agentpay.Errorf(agentpay.ECONFLICT, "payment_changed",
+		"the payment changed after you saw it (now version %d); review it and approve again", p.Version)
+}
+
 // Shareable lists the personal fields a user may share, in order.
 var Shareable = []string{agentpay.ShareName, agentpay.ShareEmail}
 
@@ -118,8 +125,7 @@ func (s *Service) PrepareApprove(ctx context.Context, userID, id string, ev cons
 	want, err1 := consent.Canonical(current)
 	got, err2 := consent.Canonical(signed)
 	if err1 != nil || err2 != nil || !bytes.Equal(want, got) {
-		return p, nil, agentpay.Errorf(agentpay.ECONFLICT, "payment_changed",
-			"the payment changed after you saw it (now version %d); review it and approve again", p.Version)
+		return p, nil, Changed(p)
 	}
 	g, err := s.DB.Grant(ctx, p.GrantID)
 	if err != nil {

@@ -9,7 +9,15 @@ import (
 )
 
 // MerchantAccountID is the id of a merchant's ledger account in an asset.
+// It is fixed, so the committer refuses a second account of the same
+// merchant and asset even when two requests race.
 func MerchantAccountID(merchantID, asset string) string { return "acc_" + merchantID + "_" + asset }
+
+// MerchantAccount is a new ledger account of a merchant in an asset.
+func MerchantAccount(merchantID, asset string) agentpay.Account {
+	return agentpay.Account{ID: MerchantAccountID(merchantID, asset), Kind: agentpay.AccountMerchant, Asset: asset,
+		Flags: agentpay.AccountMerchant.DefaultFlags(), OwnerID: merchantID}
+}
 
 // CreateRequest is what an agent asks its user to pay.
 type CreateRequest struct {

@@ -132,8 +132,7 @@ func (w *world) newMerchant(name, mcc, asset string) agentpay.Merchant {
 	w.t.Helper()
 	m := agentpay.Merchant{ID: agentpay.NewID("mer"), Name: name, MCC: mcc, Country: "GB", SettlementAsset: asset,
 		Status: agentpay.MerchantActive, CreatedAt: w.clock.Now().UnixMicro()}
-	acc := agentpay.Account{ID: payments.MerchantAccountID(m.ID, asset), Kind: agentpay.AccountMerchant, Asset: asset,
-		Flags: agentpay.AccountMerchant.DefaultFlags(), OwnerID: m.ID}
+	acc := payments.MerchantAccount(m.ID, asset)
 	if err := w.db.Committer.Submit(w.ctx, &store.Unit{Rows: []store.Row{store.MerchantRow(m, agentpay.NewWebhookSecret())},
 		Accounts: []agentpay.Account{acc}}).Err; err != nil {
 		w.t.Fatal(err)
@@ -160,16 +159,8 @@ func (w *world) newGrant(userID string, l agentpay.GrantLimits, categories []str
 // topUp funds a wallet from the funding account and returns its id.
 func (w *world) topUp(userID, asset string, amount int64) string {
 	w.t.Helper()
-	wallet, err := w.ids.Wallet(w.ctx, userID, asset)
+	wallet, err := w.ids.TopUp(w.ctx, userID, agentpay.Money{Amount: amount, Asset: asset}, "test")
 	if err != nil {
-		w.t.Fatal(err)
-	}
-	funding, err := w.db.EnsureSystemAccount(w.ctx, agentpay.AccountFunding, asset)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	if err := w.db.Committer.Submit(w.ctx, &store.Unit{Transfers: []agentpay.Transfer{{ID: agentpay.NewID("trf"),
-		DebitAccountID: funding, CreditAccountID: wallet, Amount: amount, Asset: asset, Code: "topup"}}}).Err; err != nil {
 		w.t.Fatal(err)
 	}
 	return wallet

@@ -3,6 +3,7 @@ package payments
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/agentpay/agentpay"
@@ -77,7 +78,7 @@ func (s *Service) checkGrant(ctx context.Context, g agentpay.Grant, m store.Stor
 		return agentpay.TierLimits{}, &agentpay.Error{Kind: agentpay.EFORBIDDEN, Code: "exceeds_grant_limit", Param: "totals.total",
 			Message: fmt.Sprintf("the total exceeds the grant's limit of %d per payment", g.Limits.PerPayment)}
 	}
-	if len(g.Categories) > 0 && !contains(g.Categories, m.MCC) {
+	if len(g.Categories) > 0 && !slices.Contains(g.Categories, m.MCC) {
 		return agentpay.TierLimits{}, &agentpay.Error{Kind: agentpay.EFORBIDDEN, Code: "merchant_category_not_allowed", Param: "merchant",
 			Message: fmt.Sprintf("the grant does not allow merchant category %s", m.MCC)}
 	}
@@ -98,13 +99,4 @@ func (s *Service) checkGrant(ctx context.Context, g agentpay.Grant, m store.Stor
 			Message: fmt.Sprintf("the total exceeds the user's tier %d limit of %d per payment", u.Tier, tier.PerPayment)}
 	}
 	return tier, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

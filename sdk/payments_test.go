@@ -9,7 +9,6 @@ import (
 	"github.com/agentpay/agentpay/consent"
 	"github.com/agentpay/agentpay/consent/consenttest"
 	"github.com/agentpay/agentpay/sdk"
-	"github.com/agentpay/agentpay/store"
 )
 
 // shop is a test server with a merchant, a linked agent and a funded user
@@ -50,16 +49,7 @@ func newShop(t *testing.T) *shop {
 	if _, err := pk.FinishRegistration(ctx, "usr_sdk", id, key.Create(t, creation)); err != nil {
 		t.Fatal(err)
 	}
-	wallet, err := ts.Srv.Identity.Wallet(ctx, "usr_sdk", "USD")
-	if err != nil {
-		t.Fatal(err)
-	}
-	funding, err := ts.DB.EnsureSystemAccount(ctx, agentpay.AccountFunding, "USD")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ts.DB.Committer.Submit(ctx, &store.Unit{Transfers: []agentpay.Transfer{{ID: agentpay.NewID("trf"),
-		DebitAccountID: funding, CreditAccountID: wallet, Amount: 500_00, Asset: "USD", Code: "topup"}}}).Err; err != nil {
+	if _, err := ts.Srv.Identity.TopUp(ctx, "usr_sdk", agentpay.Money{Amount: 500_00, Asset: "USD"}, "test"); err != nil {
 		t.Fatal(err)
 	}
 	return &shop{testServer: ts, t: t, agent: linked(t, ts), merchant: m, merchantID: me.ID, pk: pk, key: key}

@@ -163,19 +163,7 @@ func (h *Handler) topUp(w http.ResponseWriter, r *http.Request) {
 			"enter an amount in %s of more than 0 and at most %s, such as 25.00", asset, money(max, asset)))
 		return
 	}
-	wallet, err := h.Identity.Wallet(ctx, sess.UserID, asset)
-	if err != nil {
-		h.accountError(w, r, sess, err)
-		return
-	}
-	funding, err := h.Identity.DB.EnsureSystemAccount(ctx, agentpay.AccountFunding, asset)
-	if err != nil {
-		h.accountError(w, r, sess, err)
-		return
-	}
-	if err := h.Identity.DB.Committer.Submit(ctx, &store.Unit{Transfers: []agentpay.Transfer{{ID: agentpay.NewID("trf"),
-		DebitAccountID: funding, CreditAccountID: wallet, Amount: amount, Asset: asset, Code: "topup",
-		Reference: "dev_topup:" + sess.UserID}}}).Err; err != nil {
+	if _, err := h.Identity.TopUp(ctx, sess.UserID, agentpay.Money{Amount: amount, Asset: asset}, "dev_topup:"+sess.UserID); err != nil {
 		h.accountError(w, r, sess, err)
 		return
 	}

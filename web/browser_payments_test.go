@@ -16,7 +16,6 @@ import (
 
 	"github.com/agentpay/agentpay"
 	"github.com/agentpay/agentpay/sdk"
-	"github.com/agentpay/agentpay/store"
 	"github.com/agentpay/agentpay/webhook"
 	"github.com/chromedp/chromedp"
 )
@@ -253,16 +252,7 @@ func (b *browserSite) waitFor(what string, cond func() bool) {
 // topUp funds a wallet from the funding account.
 func topUp(t *testing.T, b *browserSite, userID string, amount int64) {
 	t.Helper()
-	wallet, err := b.srv.Identity.Wallet(b.ctx, userID, "USD")
-	if err != nil {
-		t.Fatal(err)
-	}
-	funding, err := b.db.EnsureSystemAccount(b.ctx, agentpay.AccountFunding, "USD")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.db.Committer.Submit(b.ctx, &store.Unit{Transfers: []agentpay.Transfer{{ID: agentpay.NewID("trf"),
-		DebitAccountID: funding, CreditAccountID: wallet, Amount: amount, Asset: "USD", Code: "topup"}}}).Err; err != nil {
+	if _, err := b.srv.Identity.TopUp(b.ctx, userID, agentpay.Money{Amount: amount, Asset: "USD"}, "test"); err != nil {
 		t.Fatal(err)
 	}
 }

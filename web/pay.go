@@ -331,11 +331,6 @@ type payDecision struct {
 	Share   []string `json:"share"`
 }
 
-func paymentChanged(p agentpay.Payment) error {
-	return agentpay.Errorf(agentpay.ECONFLICT, "payment_changed",
-		"the payment changed after you saw it (now version %d); review it and approve again", p.Version)
-}
-
 // payApproveBegin starts the passkey approval of the version the user saw:
 // the challenge covers the approval object of the payment as stored now,
 // with the fields shared.
@@ -367,7 +362,7 @@ func (h *Handler) payApproveBegin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if d.Version != p.Version {
-		h.writeError(w, r, paymentChanged(p))
+		h.writeError(w, r, payments.Changed(p))
 		return
 	}
 	obj, err := h.Payments.Approval(r.Context(), p, d.Share)
@@ -451,7 +446,7 @@ func (h *Handler) payModify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if r.PostFormValue("version") != strconv.FormatInt(p.Version, 10) {
-		h.payError(w, r, sess, p, paymentChanged(p))
+		h.payError(w, r, sess, p, payments.Changed(p))
 		return
 	}
 	mod := payments.Modification{Quantities: map[int]int64{}}

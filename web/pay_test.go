@@ -50,8 +50,7 @@ func (s *paySite) newMerchant(name, mcc, asset string) agentpay.Merchant {
 	s.t.Helper()
 	m := agentpay.Merchant{ID: agentpay.NewID("mer"), Name: name, MCC: mcc, Country: "GB", SettlementAsset: asset,
 		Status: agentpay.MerchantActive, CreatedAt: time.Now().UnixMicro()}
-	acc := agentpay.Account{ID: payments.MerchantAccountID(m.ID, asset), Kind: agentpay.AccountMerchant, Asset: asset,
-		Flags: agentpay.AccountMerchant.DefaultFlags(), OwnerID: m.ID}
+	acc := payments.MerchantAccount(m.ID, asset)
 	if err := s.db.Committer.Submit(s.ctx, &store.Unit{Rows: []store.Row{store.MerchantRow(m, agentpay.NewWebhookSecret())},
 		Accounts: []agentpay.Account{acc}}).Err; err != nil {
 		s.t.Fatal(err)
@@ -82,16 +81,8 @@ var usdLimits = agentpay.GrantLimits{Asset: "USD", PerPayment: 150_00, PerDay: 4
 // fund tops up a wallet from the funding account and returns its id.
 func (s *paySite) fund(userID, asset string, amount int64) string {
 	s.t.Helper()
-	wallet, err := s.ids.Wallet(s.ctx, userID, asset)
+	wallet, err := s.ids.TopUp(s.ctx, userID, agentpay.Money{Amount: amount, Asset: asset}, "test")
 	if err != nil {
-		s.t.Fatal(err)
-	}
-	funding, err := s.db.EnsureSystemAccount(s.ctx, agentpay.AccountFunding, asset)
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	if err := s.db.Committer.Submit(s.ctx, &store.Unit{Transfers: []agentpay.Transfer{{ID: agentpay.NewID("trf"),
-		DebitAccountID: funding, CreditAccountID: wallet, Amount: amount, Asset: asset, Code: "topup"}}}).Err; err != nil {
 		s.t.Fatal(err)
 	}
 	return wallet

@@ -10,6 +10,7 @@ import (
 
 	"github.com/agentpay/agentpay"
 	"github.com/agentpay/agentpay/load"
+	"github.com/agentpay/agentpay/store"
 )
 
 func loadCommand(ctx context.Context, args []string) error {
@@ -44,21 +45,12 @@ func loadCommand(ctx context.Context, args []string) error {
 		}
 		driver = load.NewHTTPDriver(*target, *token, cfg.Concurrency)
 	default:
-		url := *dbURL
-		if url == "" {
-			dir, err := os.MkdirTemp("", "agentpay-load-")
-			if err != nil {
-				return err
-			}
-			defer os.RemoveAll(dir)
-			url = "sqlite:" + dir + "/load.db"
-		}
-		log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-		db, err := openDB(ctx, url, log, nil)
+		log := loadLog()
+		db, closeDB, err := openLoadDB(ctx, *dbURL, log)
 		if err != nil {
 			return err
 		}
-		defer db.Close()
+		defer closeDB()
 		// The background jobs run as in the server: folding deltas matters
 		// to PostgreSQL's throughput.
 		bg, stop := context.WithCancel(ctx)
@@ -96,21 +88,12 @@ func loadPayments(ctx context.Context, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	url := *dbURL
-	if url == "" {
-		dir, err := os.MkdirTemp("", "agentpay-load-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(dir)
-		url = "sqlite:" + dir + "/load.db"
-	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	db, err := openDB(ctx, url, log, nil)
+	log := loadLog()
+	db, closeDB, err := openLoadDB(ctx, *dbURL, log)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer closeDB()
 	api, stop, err := load.Serve(db, log)
 	if err != nil {
 		return err
@@ -139,4 +122,34 @@ func loadPayments(ctx context.Context, args []string) error {
 	}
 	fmt.Println(r)
 	return nil
+}
+
+func loadLog() *slog.Logger {
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+}
+
+// openLoadDB opens the database of a load run: url, or a new SQLite file
+// in a temporary directory that closing removes.
+func openLoadDB(ctx context.Context, url string, log *slog.Logger) (*store.DB, func(), error) {
+	dir := ""
+	if url == "" {
+		var err error
+		if dir, err = os.MkdirTemp("", "agentpay-load-"); err != nil {
+			return nil, nil, err
+		}
+		url = "sqlite:" + dir + "/load.db"
+	}
+	db, err := openDB(ctx, url, log, nil)
+	if err != nil {
+		if dir != "" {
+			os.RemoveAll(dir)
+		}
+		return nil, nil, err
+	}
+	return db, func() {
+		db.Close()
+		if dir != "" {
+			os.RemoveAll(dir)
+		}
+	}, nil
 }
