@@ -214,6 +214,7 @@ var errRace = errors.New("store: another writer inserted the same id")
 func (c *Committer) try(units []*Unit, optimistic bool) (results []Result, err error) {
 	ctx := context.Background()
 	c.prepareUpdates(ctx, units)
+	c.engine.Prepare(ctx, c.db, batchTables(units))
 	tx, err := c.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("begin: %w", err)
@@ -742,6 +743,14 @@ const updatesPerStatementMax = 200
 // updated row. The versions are checked as in writeUpdate: fewer rows
 // changed than updates given means another writer got there first.
 func (c *Committer) writeUpdates(ctx context.Context, tx *sql.Tx, ups []Update) error {
+	if !c.engine.GroupsUpdates() {
+		for _, up := range ups {
+			if err := c.writeUpdate(ctx, tx, up); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	type group struct {
 		ups  []Update
 		keys map[any]bool
@@ -847,6 +856,30 @@ func updateSQL(up Update) (string, []any) {
 	q := fmt.Sprintf("UPDATE %s SET %s%s = %s + 1 WHERE %s = $%d AND %s = $%d",
 		up.Table.Name, set.String(), up.Table.Version, up.Table.Version, up.Table.Key, n+1, up.Table.Version, n+2)
 	return q, append(args, up.Key, up.Version)
+}
+
+// batchTables returns the tables a batch writes.
+func batchTables(units []*Unit) []*Table {
+	tables := []*Table{idempotencyTable}
+	seen := map[*Table]bool{idempotencyTable: true}
+	add := func(t *Table) {
+		if !seen[t] {
+			seen[t] = true
+			tables = append(tables, t)
+		}
+	}
+	for _, u := range units {
+		for _, r := range u.Rows {
+			add(r.Table)
+		}
+		for _, r := range u.Guards {
+			add(r.Table)
+		}
+		for _, up := range u.Updates {
+			add(up.Table)
+		}
+	}
+	return tables
 }
 
 // prepareUpdates prepares the UPDATE statements of units not prepared yet.

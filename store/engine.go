@@ -62,6 +62,17 @@ type Engine interface {
 	// InsertRows inserts rows into a table, ignoring keys that exist; it
 	// returns how many were inserted.
 	InsertRows(ctx context.Context, tx *sql.Tx, table *Table, rows [][]any) (int, error)
+	// Prepare prepares the statements ExistingKeys, Versions and InsertRows
+	// will run for tables, on db and outside any transaction (with one
+	// writer connection, preparing during one would wait forever). Engines
+	// whose driver caches statements itself do nothing. A statement that
+	// fails to prepare is run unprepared, where its error shows.
+	Prepare(ctx context.Context, db *sql.DB, tables []*Table)
+	// GroupsUpdates reports whether updates of many rows of one table should
+	// be one statement: worth it where each statement is a round trip, a
+	// loss where parsing a new statement costs more than running a prepared
+	// one per row.
+	GroupsUpdates() bool
 	// Notify queues wake-ups that other nodes receive when tx commits. An
 	// engine with one writer process returns nil: the committer wakes local
 	// subscribers itself.

@@ -23,6 +23,13 @@ func (e *Engine) Name() string { return "postgres" }
 // Locking implements store.Engine: several nodes may write.
 func (e *Engine) Locking() bool { return true }
 
+// Prepare implements store.Engine: pgx caches each connection's prepared
+// statements itself.
+func (e *Engine) Prepare(context.Context, *sql.DB, []*store.Table) {}
+
+// GroupsUpdates implements store.Engine: every statement is a round trip.
+func (e *Engine) GroupsUpdates() bool { return true }
+
 // Retryable implements store.Engine.
 func (e *Engine) Retryable(err error) bool {
 	var pg *pgconn.PgError

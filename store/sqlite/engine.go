@@ -16,8 +16,13 @@ import (
 // a few fixed sizes, prepared once when the database opens, so that a batch
 // spends no time parsing SQL.
 type Engine struct {
-	stmts       map[string]*sql.Stmt // read-only after prepare
-	dataVersion int64                // PRAGMA data_version last seen by the committer
+	// stmts are the prepared statements by text, and tables the tables
+	// whose statements are among them. Both are written before the
+	// committer starts and then by the committer alone, between
+	// transactions.
+	stmts       map[string]*sql.Stmt
+	tables      map[*store.Table]bool
+	dataVersion int64 // PRAGMA data_version last seen by the committer
 }
 
 // chunkSizes are the row counts of the prepared bulk statements; a batch's
@@ -46,6 +51,7 @@ func bulkStatements() []struct {
 // preparing on the pool would wait for it forever.
 func (e *Engine) prepare(ctx context.Context, writer *sql.DB) error {
 	e.stmts = map[string]*sql.Stmt{}
+	e.tables = map[*store.Table]bool{}
 	for _, b := range bulkStatements() {
 		for _, n := range chunkSizes {
 			q := b.build(placeholders(n, b.width))
@@ -306,14 +312,62 @@ func (e *Engine) updatePendingStatus(ctx context.Context, tx *sql.Tx, transfers 
 	return nil
 }
 
+// Prepare implements store.Engine: a table's statements are prepared the
+// first time a batch writes it.
+func (e *Engine) Prepare(ctx context.Context, db *sql.DB, tables []*store.Table) {
+	for _, t := range tables {
+		if e.tables[t] {
+			continue
+		}
+		e.tables[t] = true
+		qs := []string{existingKeysSQL(t)}
+		if t.Version != "" {
+			qs = append(qs, versionsSQL(t))
+		}
+		insert := insertInto(t.Name, strings.Join(t.Columns, ", "))
+		for _, n := range chunkSizes {
+			if n*len(t.Columns) <= variablesMax {
+				qs = append(qs, insert(placeholders(n, len(t.Columns))))
+			}
+		}
+		for _, q := range qs {
+			if _, ok := e.stmts[q]; ok {
+				continue
+			}
+			if s, err := db.PrepareContext(ctx, q); err == nil {
+				e.stmts[q] = s
+			}
+		}
+	}
+}
+
+// GroupsUpdates implements store.Engine: a statement costs no round trip,
+// and a prepared one per row is cheaper than parsing a long one.
+func (e *Engine) GroupsUpdates() bool { return false }
+
+// query runs query in tx, through its prepared statement if it has one.
+func (e *Engine) query(ctx context.Context, tx *sql.Tx, query string, args ...any) (*sql.Rows, error) {
+	if s, ok := e.stmts[query]; ok {
+		return tx.StmtContext(ctx, s).QueryContext(ctx, args...)
+	}
+	return tx.QueryContext(ctx, query, args...)
+}
+
+func versionsSQL(t *store.Table) string {
+	return `SELECT ` + t.Key + `, ` + t.Version + ` FROM ` + t.Name + ` WHERE ` + t.Key + ` IN (SELECT value FROM json_each($1))`
+}
+
+func existingKeysSQL(t *store.Table) string {
+	return `SELECT ` + t.Key + ` FROM ` + t.Name + ` WHERE ` + t.Key + ` IN (SELECT value FROM json_each($1))`
+}
+
 // Versions implements store.Engine.
 func (e *Engine) Versions(ctx context.Context, tx *sql.Tx, table *store.Table, keys []string) (map[string]int64, error) {
 	p, err := jsonParam(keys)
 	if err != nil {
 		return nil, err
 	}
-	return store.ScanVersions(tx.QueryContext(ctx, `SELECT `+table.Key+`, `+table.Version+` FROM `+table.Name+
-		` WHERE `+table.Key+` IN (SELECT value FROM json_each($1))`, p))
+	return store.ScanVersions(e.query(ctx, tx, versionsSQL(table), p))
 }
 
 // ExistingKeys implements store.Engine.
@@ -322,7 +376,7 @@ func (e *Engine) ExistingKeys(ctx context.Context, tx *sql.Tx, table *store.Tabl
 	if err != nil {
 		return nil, err
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT `+table.Key+` FROM `+table.Name+` WHERE `+table.Key+` IN (SELECT value FROM json_each($1))`, p)
+	rows, err := e.query(ctx, tx, existingKeysSQL(table), p)
 	if err != nil {
 		return nil, err
 	}
