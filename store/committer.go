@@ -342,6 +342,7 @@ type plan struct {
 	rows           map[*Table][][]any
 	versions       map[*Table]map[string]int64 // current version of each row the batch updates or inserts
 	updates        []Update
+	counts         []Count
 	idempotency    []IdempotencyRecord
 }
 
@@ -569,6 +570,7 @@ func (p *plan) applyEffects(u *Unit) Result {
 		p.version(up.Table)[up.Key] = up.Version + 1
 		p.updates = append(p.updates, up)
 	}
+	p.counts = append(p.counts, u.Counts...)
 	return res
 }
 
@@ -613,6 +615,11 @@ func (c *Committer) write(ctx context.Context, tx *sql.Tx, p *plan, ch ledger.Ch
 	}
 	if err := c.writeUpdates(ctx, tx, p.updates); err != nil {
 		return err
+	}
+	if len(p.counts) > 0 {
+		if err := c.engine.AddCounts(ctx, tx, sumCounts(p.counts)); err != nil {
+			return fmt.Errorf("add counts: %w", err)
+		}
 	}
 	if len(p.idempotency) > 0 {
 		rows := make([][]any, len(p.idempotency))

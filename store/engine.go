@@ -62,6 +62,9 @@ type Engine interface {
 	// InsertRows inserts rows into a table, ignoring keys that exist; it
 	// returns how many were inserted.
 	InsertRows(ctx context.Context, tx *sql.Tx, table *Table, rows [][]any) (int, error)
+	// AddCounts adds counts, summed by id and sorted, to the counters
+	// table, creating the counters that do not exist.
+	AddCounts(ctx context.Context, tx *sql.Tx, counts []Count) error
 	// Prepare prepares the statements ExistingKeys, Versions and InsertRows
 	// will run for tables, on db and outside any transaction (with one
 	// writer connection, preparing during one would wait forever). Engines

@@ -141,7 +141,7 @@ func (db *DB) Payment(ctx context.Context, id string) (agentpay.Payment, error) 
 // (grant_id, user_id or merchant_id), created before Before (a payment id
 // to continue after; "" for the newest), at most Limit.
 type PaymentPage struct {
-	Owner  string // "grant_id", "user_id" or "merchant_id"
+	Owner  string // "grant_id", "user_id", "merchant_id" or "status"
 	ID     string
 	Before string
 	Limit  int
@@ -150,7 +150,7 @@ type PaymentPage struct {
 // Payments lists payments by PaymentPage.
 func (db *DB) Payments(ctx context.Context, q PaymentPage) ([]agentpay.Payment, error) {
 	switch q.Owner {
-	case "grant_id", "user_id", "merchant_id":
+	case "grant_id", "user_id", "merchant_id", "status":
 	default:
 		return nil, fmt.Errorf("store: payments by %q", q.Owner)
 	}

@@ -52,6 +52,7 @@ func (db *DB) DeleteStale(ctx context.Context, now, attemptsBefore int64, limit 
 		{`DELETE FROM webauthn_ceremonies WHERE id IN (SELECT id FROM webauthn_ceremonies WHERE expires_at < $1 LIMIT $2)`, now},
 		{`DELETE FROM sessions WHERE id IN (SELECT id FROM sessions WHERE expires_at < $1 LIMIT $2)`, now},
 		{`DELETE FROM rate_attempts WHERE id IN (SELECT id FROM rate_attempts WHERE at < $1 LIMIT $2)`, attemptsBefore},
+		{`DELETE FROM counters WHERE id IN (SELECT id FROM counters WHERE expires_at < $1 LIMIT $2)`, now},
 	} {
 		res, err := db.writer.ExecContext(ctx, q.sql, q.arg, limit)
 		if err != nil {

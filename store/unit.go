@@ -28,6 +28,9 @@ type Unit struct {
 	// at the version the caller read (optimistic concurrency): otherwise the
 	// unit fails with version_conflict and the caller reads again.
 	Updates []Update
+	// Counts add to counters (see Count). They never conflict and never
+	// fail a unit; they are written only if the unit's effects are.
+	Counts []Count
 	// Notify names bus topics woken when the unit commits.
 	Notify []string
 	// Idempotency, when set, records the response to the request that made

@@ -291,6 +291,24 @@ func (e *Engine) InsertRows(ctx context.Context, tx *sql.Tx, table *store.Table,
 		SELECT * FROM unnest(`+strings.Join(casts, ", ")+`) ON CONFLICT DO NOTHING`, args...)
 }
 
+// AddCounts implements store.Engine. The counts come summed by id and
+// sorted, so one statement never touches a row twice and nodes lock the
+// rows in the same order.
+func (e *Engine) AddCounts(ctx context.Context, tx *sql.Tx, counts []store.Count) error {
+	ids := make([]string, len(counts))
+	ns := make([]int64, len(counts))
+	amounts := make([]int64, len(counts))
+	expiries := make([]int64, len(counts))
+	for i, c := range counts {
+		ids[i], ns[i], amounts[i], expiries[i] = c.ID, c.N, c.Amount, c.ExpiresAt
+	}
+	_, err := exec(ctx, tx, `INSERT INTO counters (id, n, amount, expires_at)
+		SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[], $4::bigint[])
+		ON CONFLICT (id) DO UPDATE SET n = counters.n + excluded.n, amount = counters.amount + excluded.amount,
+			expires_at = GREATEST(counters.expires_at, excluded.expires_at)`, ids, ns, amounts, expiries)
+	return err
+}
+
 // Notify implements store.Engine: NOTIFY is delivered when, and only if, the
 // transaction commits.
 func (e *Engine) Notify(ctx context.Context, tx *sql.Tx, topics []string) error {

@@ -43,6 +43,7 @@ func bulkStatements() []struct {
 		{updateAccounts, 6},
 		{updatePending, 2},
 		{insertInto(idempotencyName, idempotencyColumns), 6},
+		{addCounts, 4},
 	}
 }
 
@@ -395,6 +396,22 @@ func (e *Engine) ExistingKeys(ctx context.Context, tx *sql.Tx, table *store.Tabl
 // InsertRows implements store.Engine.
 func (e *Engine) InsertRows(ctx context.Context, tx *sql.Tx, table *store.Table, rows [][]any) (int, error) {
 	return e.chunked(ctx, tx, rows, insertInto(table.Name, strings.Join(table.Columns, ", ")))
+}
+
+// AddCounts implements store.Engine.
+func (e *Engine) AddCounts(ctx context.Context, tx *sql.Tx, counts []store.Count) error {
+	rows := make([][]any, len(counts))
+	for i, c := range counts {
+		rows[i] = []any{c.ID, c.N, c.Amount, c.ExpiresAt}
+	}
+	_, err := e.chunked(ctx, tx, rows, addCounts)
+	return err
+}
+
+func addCounts(values string) string {
+	return `INSERT INTO counters (id, n, amount, expires_at) VALUES ` + values + ` ON CONFLICT (id) DO UPDATE SET
+		n = counters.n + excluded.n, amount = counters.amount + excluded.amount,
+		expires_at = max(counters.expires_at, excluded.expires_at)`
 }
 
 // Fold implements store.Engine: SQLite writes no deltas.
