@@ -12,6 +12,8 @@ import (
 //
 //	requires_approval → approved → authorized → captured → partially_refunded → refunded
 //	                  ↘ canceled, declined, expired       ↘ canceled (void), expired (not captured in time)
+//	requires_approval or approved → in_review (risk holds it for an operator)
+//	in_review → requires_approval (released: the user approves again), declined, canceled, expired
 type PaymentStatus string
 
 // Payment statuses.
@@ -25,11 +27,12 @@ const (
 	PaymentCanceled          PaymentStatus = "canceled"
 	PaymentDeclined          PaymentStatus = "declined"
 	PaymentExpired           PaymentStatus = "expired"
+	PaymentInReview          PaymentStatus = "in_review"
 )
 
 // PaymentStatuses lists every status, for exhaustive tests and validation.
 var PaymentStatuses = []PaymentStatus{PaymentRequiresApproval, PaymentApproved, PaymentAuthorized, PaymentCaptured,
-	PaymentPartiallyRefunded, PaymentRefunded, PaymentCanceled, PaymentDeclined, PaymentExpired}
+	PaymentPartiallyRefunded, PaymentRefunded, PaymentCanceled, PaymentDeclined, PaymentExpired, PaymentInReview}
 
 // PaymentAction is what happens to a payment.
 type PaymentAction string
@@ -44,11 +47,13 @@ const (
 	ActionCancel    PaymentAction = "cancel"    // the user, agent or merchant calls it off before capture
 	ActionDecline   PaymentAction = "decline"   // risk control or limits refuse it
 	ActionExpire    PaymentAction = "expire"    // not approved, or not captured, in time
+	ActionHold      PaymentAction = "hold"      // risk control holds it for an operator's review
+	ActionRelease   PaymentAction = "release"   // the operator lets it through: the user must approve (again)
 )
 
 // PaymentActions lists every action, for exhaustive tests.
 var PaymentActions = []PaymentAction{ActionUpdate, ActionApprove, ActionAuthorize, ActionCapture, ActionRefund,
-	ActionCancel, ActionDecline, ActionExpire}
+	ActionCancel, ActionDecline, ActionExpire, ActionHold, ActionRelease}
 
 // Limits of a payment.
 const (
@@ -59,6 +64,7 @@ const (
 	PaymentQuantityMax      = 1_000_000
 	PaymentReasonLengthMax  = 500
 	PaymentApprovalTTL      = 15 * time.Minute   // requires_approval → expired
+	PaymentReviewTTL        = 24 * time.Hour     // in_review → expired, if no operator decided
 	PaymentAuthorizationTTL = 7 * 24 * time.Hour // authorized → expired (the hold is voided)
 	PaymentRefundsMax       = 100                // refunds of one payment
 	PaymentSharedFieldsMax  = 3                  // name, email, shipping_address
@@ -204,20 +210,32 @@ func NextStatus(s PaymentStatus, a PaymentAction, amount, of int64) (PaymentStat
 		return PaymentPartiallyRefunded, nil
 	case ActionCancel:
 		// Before capture: canceling an authorization voids its hold.
-		if s != PaymentRequiresApproval && s != PaymentApproved && s != PaymentAuthorized {
+		if s != PaymentRequiresApproval && s != PaymentApproved && s != PaymentAuthorized && s != PaymentInReview {
 			return refuse()
 		}
 		return PaymentCanceled, nil
 	case ActionDecline:
-		if s != PaymentRequiresApproval && s != PaymentApproved {
+		if s != PaymentRequiresApproval && s != PaymentApproved && s != PaymentInReview {
 			return refuse()
 		}
 		return PaymentDeclined, nil
 	case ActionExpire:
-		if s != PaymentRequiresApproval && s != PaymentAuthorized {
+		if s != PaymentRequiresApproval && s != PaymentAuthorized && s != PaymentInReview {
 			return refuse()
 		}
 		return PaymentExpired, nil
+	case ActionHold:
+		// Before any money is held: a hold on an authorization would
+		// leave the user's money reserved while nobody may decide.
+		if s != PaymentRequiresApproval && s != PaymentApproved {
+			return refuse()
+		}
+		return PaymentInReview, nil
+	case ActionRelease:
+		if s != PaymentInReview {
+			return refuse()
+		}
+		return PaymentRequiresApproval, nil
 	}
 	return s, Errorf(EINVALID, "invalid_action", "unknown payment action %q", a)
 }

@@ -27,6 +27,12 @@ func TestNextStatusExhaustive(t *testing.T) {
 		{PaymentAuthorized, ActionExpire}:        PaymentExpired,
 		{PaymentCaptured, ActionRefund}:          PaymentPartiallyRefunded,
 		{PaymentPartiallyRefunded, ActionRefund}: PaymentPartiallyRefunded,
+		{PaymentRequiresApproval, ActionHold}:    PaymentInReview,
+		{PaymentApproved, ActionHold}:            PaymentInReview,
+		{PaymentInReview, ActionRelease}:         PaymentRequiresApproval,
+		{PaymentInReview, ActionDecline}:         PaymentDeclined,
+		{PaymentInReview, ActionCancel}:          PaymentCanceled,
+		{PaymentInReview, ActionExpire}:          PaymentExpired,
 	}
 	for _, s := range PaymentStatuses {
 		for _, a := range PaymentActions {

@@ -92,7 +92,7 @@ func basePaymentJSON(p agentpay.Payment) paymentJSON {
 		Authorized: p.Authorized, Captured: p.Captured, Refunded: p.Refunded, DeclineCode: p.DeclineCode,
 		CanceledBy: string(p.CanceledBy), CancelReason: p.CancelReason, CreatedAt: time.UnixMicro(p.CreatedAt).UTC(),
 		UpdatedAt: time.UnixMicro(p.UpdatedAt).UTC()}
-	if p.Status == agentpay.PaymentRequiresApproval {
+	if p.Status == agentpay.PaymentRequiresApproval || p.Status == agentpay.PaymentInReview {
 		j.ApprovalExpiresAt = microTime(p.ApprovalExpiresAt)
 	}
 	if p.Status == agentpay.PaymentAuthorized {
@@ -299,7 +299,9 @@ func (s *Server) getAgentPayment(w http.ResponseWriter, r *http.Request) {
 		defer timer.Stop()
 		version := p.Version
 	waiting:
-		for p.Status == agentpay.PaymentRequiresApproval && p.Version == version {
+		// A payment held for review waits too: the operator's release
+		// hands it to the user, whose decision the agent waits for.
+		for (p.Status == agentpay.PaymentRequiresApproval || p.Status == agentpay.PaymentInReview) && p.Version == version {
 			select {
 			case <-changed:
 			case <-timer.C:

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/agentpay/agentpay"
+	"github.com/agentpay/agentpay/compensation"
 	"github.com/agentpay/agentpay/identity"
 	"github.com/agentpay/agentpay/linking"
 	"github.com/agentpay/agentpay/payments"
@@ -52,9 +53,11 @@ type Server struct {
 	// DevTopUp lets users top up their wallets from the funding account on
 	// the account page (development: serve --dev-topups).
 	DevTopUp bool
-	// Identity holds users; Payments runs payments.
-	Identity *identity.Service
-	Payments *payments.Service
+	// Identity holds users; Payments runs payments; Compensation runs
+	// claims.
+	Identity     *identity.Service
+	Payments     *payments.Service
+	Compensation *compensation.Service
 	// WebhookAllowLoopback accepts webhook URLs on loopback addresses (for
 	// development: serve --webhooks-allow-loopback).
 	WebhookAllowLoopback bool
@@ -74,6 +77,7 @@ func NewServer(db *store.DB, adminTokenSHA256 [32]byte, log *slog.Logger, reg *p
 	ids := &identity.Service{DB: db}
 	s := &Server{DB: db, AdminTokenSHA256: adminTokenSHA256, Log: log, Registry: reg, mux: http.NewServeMux(),
 		Links: &linking.Service{DB: db}, Identity: ids, Payments: &payments.Service{DB: db, Identity: ids, Outbox: webhook.Enqueue}}
+	s.Compensation = s.newCompensation()
 	s.metrics = newHTTPMetrics(reg)
 	s.routes()
 	return s
@@ -116,6 +120,8 @@ func (s *Server) routes() {
 	s.meRoutes()
 	s.webhookRoutes()
 	s.paymentRoutes()
+	s.claimRoutes()
+	s.riskRoutes()
 	s.webRoutes()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, agentpay.Errorf(agentpay.ENOTFOUND, "route_not_found", "no route %s %s", r.Method, r.URL.Path))

@@ -36,6 +36,7 @@ func (s *Server) webHandler() (*web.Handler, error) {
 		h.Links = s.Links
 		h.Payments = s.Payments
 		h.DevTopUp = s.DevTopUp
+		h.OperatorTokenSHA256 = s.AdminTokenSHA256
 		h.Code = &identity.CodeVerifier{Service: ids}
 		h.Document = &identity.DocumentVerifier{Service: ids}
 		h.WriteError = s.writeError

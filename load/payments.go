@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,6 +27,7 @@ import (
 	"github.com/agentpay/agentpay/identity"
 	"github.com/agentpay/agentpay/linking"
 	"github.com/agentpay/agentpay/payments"
+	"github.com/agentpay/agentpay/risk"
 	"github.com/agentpay/agentpay/store"
 	"github.com/go-webauthn/webauthn/protocol"
 )
@@ -387,6 +389,22 @@ func (w *PaymentsWorkload) Run(ctx context.Context) (PaymentsReport, error) {
 	return r, nil
 }
 
+// LoadRules are the built-in risk rules without the velocity rules: a few
+// hundred users paying as fast as the machine allows is exactly the burst
+// those rules hold for an operator, and a run would measure review queues
+// instead of payments. Every other rule is evaluated, over the same
+// signals (velocity counters included), so the cost of risk control is in
+// the numbers.
+func LoadRules() string {
+	var kept []string
+	for _, line := range strings.Split(risk.DefaultRules, "\n") {
+		if !strings.HasPrefix(line, "velocity_") {
+			kept = append(kept, line)
+		}
+	}
+	return strings.Join(kept, "\n")
+}
+
 // Serve starts an agentpay server over db on a loopback port, with its
 // background jobs (payment expiry included), for a payments run: its public
 // base URL names localhost, as passkeys need a host name. stop shuts both
@@ -399,6 +417,12 @@ func Serve(db *store.DB, log *slog.Logger) (api *httpapi.Server, stop func(), er
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
 	api = httpapi.NewServer(db, sha256.Sum256([]byte(agentpay.NewID("tok"))), log, nil)
 	api.PublicBaseURL = "http://localhost:" + port
+	rules, err := risk.Compile(LoadRules())
+	if err != nil {
+		ln.Close()
+		return nil, nil, err
+	}
+	api.Payments.Risk = risk.NewEngine(rules, 0)
 	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(ln)
 	ctx, cancel := context.WithCancel(context.Background())

@@ -11,6 +11,7 @@ import (
 	"github.com/agentpay/agentpay"
 	"github.com/agentpay/agentpay/consent"
 	"github.com/agentpay/agentpay/identity"
+	"github.com/agentpay/agentpay/risk"
 	"github.com/agentpay/agentpay/store"
 )
 
@@ -143,6 +144,21 @@ func (s *Service) PrepareApprove(ctx context.Context, userID, id string, ev cons
 		p.Status, p.DeclineCode = agentpay.PaymentDeclined, code
 		return p, s.change(m, &p, "payment.declined", 0, ""), nil
 	}
+	a, err := s.assess(ctx, stageApprove, false, p, g, m, tier, now)
+	if err != nil {
+		return p, nil, err
+	}
+	if a.decision.Outcome == risk.Deny || a.decision.Outcome == risk.Review {
+		// Nothing is held. A payment held for review goes back to the
+		// user if an operator releases it: the approval given now is not
+		// carried over the wait.
+		typ, err := applyOutcome(&p, a.decision, now, "")
+		if err != nil {
+			return p, nil, err
+		}
+		u := s.change(m, &p, typ, 0, "")
+		return p, u, s.record(ctx, u, stageApprove, p, a, now)
+	}
 	// A user who never had money in this asset has no wallet yet: that is
 	// an empty one.
 	wallet := identity.WalletID(p.UserID, p.Asset)
@@ -168,6 +184,10 @@ func (s *Service) PrepareApprove(ctx context.Context, userID, id string, ev cons
 	for _, b := range bs {
 		b.counter.Add(u, p.Totals.Total)
 	}
+	if err := s.record(ctx, u, stageApprove, p, a, now); err != nil {
+		return p, nil, err
+	}
+	u.Counts = append(u.Counts, authorizedCounts(p, now)...)
 	if len(p.Shared) > 0 {
 		share, err := s.share(ctx, p)
 		if err != nil {

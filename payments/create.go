@@ -82,10 +82,23 @@ func (s *Service) PrepareCreate(ctx context.Context, req CreateRequest) (agentpa
 		return agentpay.Payment{}, nil, err
 	}
 	typ := "payment.created"
+	var a assessment
 	if code := exceeded(bs, p.Totals.Total); code != "" {
 		p.Status, p.DeclineCode, typ = agentpay.PaymentDeclined, code, "payment.declined"
+	} else {
+		if a, err = s.assess(ctx, stageCreate, true, p, g, m, tier, now); err != nil {
+			return agentpay.Payment{}, nil, err
+		}
+		if typ, err = applyOutcome(&p, a.decision, now, typ); err != nil {
+			return agentpay.Payment{}, nil, err
+		}
 	}
 	u := &store.Unit{Rows: []store.Row{store.PaymentRow(p)}}
+	if a.decision.Outcome != "" {
+		if err := s.record(ctx, u, stageCreate, p, a, now); err != nil {
+			return agentpay.Payment{}, nil, err
+		}
+	}
 	s.emit(u, m, p, typ, 0, "")
 	return p, u, nil
 }
@@ -116,10 +129,23 @@ func (s *Service) prepareNewVersion(ctx context.Context, g agentpay.Grant, p age
 	p.Order = o
 	p.Items = slices.Clone(o.Items)
 	p.Version++
-	if _, err := s.checkGrant(ctx, g, m, p, now); err != nil {
+	tier, err := s.checkGrant(ctx, g, m, p, now)
+	if err != nil {
 		return p, nil, err
 	}
-	return p, s.change(m, &p, "payment.updated", 0, ""), nil
+	a, err := s.assess(ctx, stageCreate, false, p, g, m, tier, now)
+	if err != nil {
+		return p, nil, err
+	}
+	typ, err := applyOutcome(&p, a.decision, now, "payment.updated")
+	if err != nil {
+		return p, nil, err
+	}
+	u := s.change(m, &p, typ, 0, "")
+	if err := s.record(ctx, u, stageCreate, p, a, now); err != nil {
+		return p, nil, err
+	}
+	return p, u, nil
 }
 
 // Modification is what a user changes on the approval page: new quantities

@@ -20,7 +20,8 @@ func (s *Service) Job() store.Job {
 }
 
 // ExpireDue expires payments whose time ran out: those still waiting for
-// approval after their approval window, and authorized ones not captured
+// approval after their approval window, those held for review that no
+// operator decided in time, and authorized ones not captured
 // within the capture window, whose holds it voids. Each is its own unit,
 // versioned, so a capture or approval that commits first wins and the
 // expiry of that payment fails harmlessly. It returns how many expired.
@@ -30,7 +31,8 @@ func (s *Service) ExpireDue(ctx context.Context) (int, error) {
 	for _, kind := range []struct {
 		status agentpay.PaymentStatus
 		column string
-	}{{agentpay.PaymentRequiresApproval, "approval_expires_at"}, {agentpay.PaymentAuthorized, "capture_expires_at"}} {
+	}{{agentpay.PaymentRequiresApproval, "approval_expires_at"}, {agentpay.PaymentInReview, "approval_expires_at"},
+		{agentpay.PaymentAuthorized, "capture_expires_at"}} {
 		due, err := s.DB.DuePayments(ctx, kind.status, kind.column, now, expiryBatchMax)
 		if err != nil {
 			return n, err

@@ -56,7 +56,7 @@ func (c *codeBox) Send(_ context.Context, _, _, message string) error {
 // world is a store with a verified user holding a passkey and a funded USD
 // wallet, a merchant taking USD, and an agent grant of the user.
 type world struct {
-	t        *testing.T
+	t        testing.TB
 	ctx      context.Context
 	db       *store.DB
 	clock    *clock
@@ -74,7 +74,7 @@ func engines(t *testing.T, f func(t *testing.T, w *world)) {
 	storetest.Engines(t, "payments", func(t *testing.T, open func() *store.DB) { f(t, newWorld(t, open())) })
 }
 
-func newWorld(t *testing.T, db *store.DB) *world {
+func newWorld(t testing.TB, db *store.DB) *world {
 	ctx := context.Background()
 	c := &clock{now: time.Now().UTC().Truncate(time.Second)}
 	codes := &codeBox{}

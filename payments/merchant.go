@@ -2,6 +2,8 @@ package payments
 
 import (
 	"context"
+	"math/bits"
+	"sync"
 
 	"github.com/agentpay/agentpay"
 	"github.com/agentpay/agentpay/identity"
@@ -32,11 +34,89 @@ func (s *Service) PrepareCapture(ctx context.Context, merchantID, id string, amo
 	if s.now().UnixMicro() >= p.CaptureExpiresAt {
 		return p, nil, agentpay.Errorf(agentpay.ECONFLICT, "authorization_expired", "the authorization expired; the hold is released")
 	}
+	fee := ProtectionFee(amount, s.ProtectionFeeBPS, s.ProtectionFeeMin)
+	fund := ""
+	if fee > 0 {
+		if fund, err = s.EnsureProtectionFund(ctx, p.Asset); err != nil {
+			return p, nil, err
+		}
+	}
 	p.Status, p.Captured = next, amount
 	u := s.change(m, &p, "payment.captured", amount, "")
 	u.Transfers = append(u.Transfers, agentpay.Transfer{ID: agentpay.NewID("capt"), PendingID: p.HoldID,
 		Flags: agentpay.TransferPostPending, Amount: amount, Asset: p.Asset, Reference: p.ID, Code: "payment_capture"})
+	if fee > 0 {
+		// In the capture's linked group, after the post that credits the
+		// merchant: the fee lands with the capture or not at all.
+		u.Transfers = append(u.Transfers, agentpay.Transfer{ID: agentpay.NewID("pfee"),
+			DebitAccountID: MerchantAccountID(merchantID, p.Asset), CreditAccountID: fund, Amount: fee, Asset: p.Asset,
+			Reference: p.ID, Code: "protection_fee"})
+	}
+	// The denominators of the merchant's and the agent key's claim rates.
+	u.Counts = append(u.Counts, CaptureCounts(p, s.now())...)
 	return p, u, nil
+}
+
+// DefaultProtectionFeeBPS is the protection fee when Service.ProtectionFeeBPS
+// is 0: 10 basis points (0.1 %) of each capture.
+const DefaultProtectionFeeBPS = 10
+
+// ProtectionFee returns the fee a merchant pays into the protection fund on
+// a capture of amount (DESIGN §4): amount × bps / 10,000 rounded half up to
+// the minor unit, at least least when amount is not 0, never more than
+// amount. bps 0 means DefaultProtectionFeeBPS and a negative bps no fee.
+func ProtectionFee(amount, bps, least int64) int64 {
+	if bps == 0 {
+		bps = DefaultProtectionFeeBPS
+	}
+	if amount <= 0 || bps < 0 {
+		return 0
+	}
+	// 128-bit product: amount × bps can exceed int64 for large amounts.
+	hi, lo := bits.Mul64(uint64(amount), uint64(bps))
+	lo, carry := bits.Add64(lo, 5_000, 0)
+	hi += carry
+	fee := amount
+	if hi < 10_000 { // else the quotient does not fit in 64 bits
+		if q, _ := bits.Div64(hi, lo, 10_000); q < uint64(amount) {
+			fee = int64(q)
+		}
+	}
+	return max(fee, min(least, amount)) // a least above amount is capped at amount
+}
+
+// ProtectionFundID is the id of the protection fund's account in asset.
+func ProtectionFundID(asset string) string {
+	return agentpay.SystemAccountID(agentpay.AccountProtectionFund, asset)
+}
+
+var funds sync.Map // fundKey -> struct{}: created, or found to exist
+
+type fundKey struct {
+	db *store.DB
+	id string
+}
+
+// EnsureProtectionFund creates the protection fund's account in asset if it
+// does not exist yet, and returns its id. Unlike the other system accounts
+// it has no balance flag: the fund is the operator's guarantee, so a user
+// is made whole even when the fees collected so far do not cover a claim
+// (its balance then goes negative, like funding's).
+func (s *Service) EnsureProtectionFund(ctx context.Context, asset string) (string, error) {
+	id := ProtectionFundID(asset)
+	if _, ok := funds.Load(fundKey{s.DB, id}); ok {
+		return id, nil
+	}
+	if err := agentpay.ValidateAssetCode(asset); err != nil {
+		return "", err
+	}
+	res := s.DB.Committer.Submit(ctx, &store.Unit{Accounts: []agentpay.Account{{ID: id,
+		Kind: agentpay.AccountProtectionFund, Asset: asset, Flags: 0}}})
+	if res.Err != nil && agentpay.ErrorCode(res.Err) != "account_exists" {
+		return "", res.Err
+	}
+	funds.Store(fundKey{s.DB, id}, struct{}{})
+	return id, nil
 }
 
 // PrepareVoid releases an authorized payment's hold at its merchant's

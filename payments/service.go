@@ -27,6 +27,7 @@ import (
 
 	"github.com/agentpay/agentpay"
 	"github.com/agentpay/agentpay/identity"
+	"github.com/agentpay/agentpay/risk"
 	"github.com/agentpay/agentpay/store"
 )
 
@@ -39,12 +40,20 @@ type Service struct {
 	DB       *store.DB
 	Identity *identity.Service
 	Outbox   Outbox           // nil: events are only stored
+	Risk     *risk.Engine     // nil: an engine of its own with the built-in rules
 	Now      func() time.Time // nil: time.Now
 	// ApprovalTTL and AuthorizationTTL override the defaults
 	// (agentpay.PaymentApprovalTTL, agentpay.PaymentAuthorizationTTL).
 	ApprovalTTL, AuthorizationTTL time.Duration
+	// ProtectionFeeBPS is the fee, in basis points of each capture, that the
+	// merchant pays into the protection fund in the capture's linked group
+	// (0: DefaultProtectionFeeBPS; negative: none). ProtectionFeeMin is its
+	// least amount in minor units when the capture is not zero.
+	ProtectionFeeBPS int64
+	ProtectionFeeMin int64
 
 	userLocks [userLockStripes]sync.Mutex // see Approve
+	riskOnce  sync.Once
 
 	payerKeyMu sync.Mutex
 	payerKey   []byte
@@ -126,6 +135,11 @@ func (s *Service) read(ctx context.Context, id string) (agentpay.Payment, error)
 		return agentpay.Payment{}, agentpay.Errorf(agentpay.ENOTFOUND, "payment_not_found", "payment not found")
 	}
 	return s.DB.Payment(ctx, id)
+}
+
+// Operator returns any payment, for the operator.
+func (s *Service) Operator(ctx context.Context, id string) (agentpay.Payment, error) {
+	return s.read(ctx, id)
 }
 
 // ForAgent returns a payment made under grantID; another grant's payment is

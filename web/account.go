@@ -65,6 +65,10 @@ var notices = map[string]string{
 	"verified_contact":  "Your contact details are verified.",
 	"verified_document": "Your identity document is verified.",
 	"topped_up":         "Your wallet was topped up.",
+	"claim_approved":    "Your claim was approved: the amount is back in your wallet.",
+	"claim_in_review":   "Your claim was filed. A person will review it; its status shows below.",
+	"claim_open":        "Your claim was filed. Its status shows below.",
+	"claim_denied":      "Your claim was closed: see why below.",
 }
 
 // money formats minor units in their asset, or shows the raw units for an

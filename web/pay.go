@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -12,16 +13,13 @@ import (
 	"github.com/agentpay/agentpay"
 	"github.com/agentpay/agentpay/identity"
 	"github.com/agentpay/agentpay/payments"
+	"github.com/agentpay/agentpay/risk"
 	"github.com/agentpay/agentpay/store"
 )
 
 // The payment page: GET /pay/{id} shows a payment to its user, who approves
 // it with a passkey, lowers quantities (a new version) or cancels it. What
 // the passkey signs is payments.Service.Approval of the version shown.
-
-// PayRiskHistoryMax bounds the user's payments read to tell whether a
-// merchant is new to them.
-const PayRiskHistoryMax = 100
 
 func (h *Handler) payRoutes() {
 	h.handle("GET /pay/{id}", h.payPage)
@@ -53,6 +51,7 @@ var statusLabels = map[agentpay.PaymentStatus]string{
 	agentpay.PaymentCanceled:          "canceled",
 	agentpay.PaymentDeclined:          "declined",
 	agentpay.PaymentExpired:           "expired",
+	agentpay.PaymentInReview:          "held for a check by our risk team: nothing is paid; you will be asked to approve it if it passes",
 }
 
 func statusLabel(s agentpay.PaymentStatus) string {
@@ -268,30 +267,41 @@ func (h *Handler) payView(ctx context.Context, p agentpay.Payment) (*payView, er
 			s.Unavailable = s.Value == ""
 			v.Share = append(v.Share, s)
 		}
-		if v.Risks, err = h.riskNotes(ctx, p, obj); err != nil {
+		if v.Risks, err = h.riskNotes(ctx, p); err != nil {
+			return nil, err
+		}
+	}
+	if p.Status == agentpay.PaymentInReview {
+		var err error
+		if v.Risks, err = h.riskNotes(ctx, p); err != nil {
 			return nil, err
 		}
 	}
 	return v, nil
 }
 
-// riskNotes are what the user should weigh before approving: hints, not
-// refusals (the payments service refuses what breaks a rule).
-func (h *Handler) riskNotes(ctx context.Context, p agentpay.Payment, obj payments.ApprovalObject) ([]string, error) {
+// riskNotes are what the user should weigh before approving: the reasons
+// risk control gave for this version (the rules' messages), then hints of
+// the page's own. Refusals are the payments service's.
+func (h *Handler) riskNotes(ctx context.Context, p agentpay.Payment) ([]string, error) {
 	var notes []string
-	recent, err := h.Payments.DB.Payments(ctx, store.PaymentPage{Owner: "user_id", ID: p.UserID, Limit: PayRiskHistoryMax})
+	decisions, err := h.Payments.DB.RiskDecisions(ctx, p.ID)
 	if err != nil {
 		return nil, err
 	}
-	paidBefore := false
-	for _, q := range recent {
-		if q.ID != p.ID && q.MerchantID == p.MerchantID && q.ApprovedAt != 0 {
-			paidBefore = true
-			break
+	for i := len(decisions) - 1; i >= 0; i-- {
+		d := decisions[i]
+		if d.PaymentVersion != p.Version || d.Stage != "create" {
+			continue
 		}
-	}
-	if !paidBefore {
-		notes = append(notes, "You have not paid "+obj.MerchantNm+" through agentpay before.")
+		var reasons []risk.Reason
+		if err := json.Unmarshal([]byte(d.Reasons), &reasons); err != nil {
+			return nil, fmt.Errorf("web: risk decision %s: %w", d.ID, err)
+		}
+		for _, r := range reasons {
+			notes = append(notes, r.Message)
+		}
+		break
 	}
 	if p.Version > 1 {
 		notes = append(notes, fmt.Sprintf("The order changed after the agent first asked: this is version %d.", p.Version))

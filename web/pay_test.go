@@ -202,7 +202,7 @@ func TestPayPageShowsPayment(t *testing.T) {
 		`id="total">49.00 USD`, "Shopping helper", "unverified", ada.grant.ID, ada.grant.AgentKeyID,
 		"the user asked for green tea", `data-version="1"`, "waiting for your approval", `id="approve-payment"`,
 		`name="quantity_0"`, `action="/pay/`+p.ID+`/cancel"`, `value="name"`, `value="email"`, "ada@example.com",
-		"You have not paid Tea Shop through agentpay before.", `src="/assets/pay.js"`, `href="/assets/style.css"`)
+		"You have not paid this merchant before.", `src="/assets/pay.js"`, `href="/assets/style.css"`)
 	if strings.Contains(w.Body.String(), "<script>") || strings.Contains(w.Body.String(), "style=") {
 		t.Fatal("the page has inline script or style, which its CSP refuses")
 	}

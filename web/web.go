@@ -58,6 +58,9 @@ type Handler struct {
 	// DevTopUp lets users top up their wallets from the funding account on
 	// the account page: for development servers only.
 	DevTopUp bool
+	// OperatorTokenSHA256 is the SHA-256 of the operator's token: it signs
+	// operators in to /ops. Zero: no operator page.
+	OperatorTokenSHA256 [32]byte
 
 	mux      *http.ServeMux
 	patterns []string
@@ -81,6 +84,7 @@ func New(ids *identity.Service, pk *consent.Passkeys, sessions *consent.Sessions
 	h.handle("POST /webauthn/login/begin", h.loginBegin)
 	h.handle("POST /webauthn/login/finish", h.loginFinish)
 	h.linkRoutes()
+	h.opsRoutes()
 	h.handle("GET /assets/passkeys.js", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-cache")

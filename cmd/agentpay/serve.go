@@ -22,6 +22,7 @@ import (
 	"github.com/agentpay/agentpay/consent"
 	"github.com/agentpay/agentpay/httpapi"
 	"github.com/agentpay/agentpay/identity"
+	"github.com/agentpay/agentpay/payments"
 	"github.com/agentpay/agentpay/store"
 	"github.com/agentpay/agentpay/webhook"
 	"github.com/prometheus/client_golang/prometheus"
@@ -43,8 +44,18 @@ func serve(ctx context.Context, args []string) error {
 		"DEVELOPMENT: let webhook URLs reach loopback addresses (127.0.0.0/8, ::1); private and link-local ones stay refused (AGENTPAY_WEBHOOKS_ALLOW_LOOPBACK=true)")
 	devTopUps := fs.Bool("dev-topups", envTrue("AGENTPAY_DEV_TOPUPS"),
 		"DEVELOPMENT: users may top up their wallets from the funding account on the account page (AGENTPAY_DEV_TOPUPS=true)")
+	riskRules := fs.String("risk-rules", env("AGENTPAY_RISK_RULES", ""),
+		"risk rules file; at start it is checked (a broken rule is an error naming its line) and, if it differs from the rules in force, saved as their next version (AGENTPAY_RISK_RULES; default: the last rules saved, else the built-in ones)")
+	feeBPS := fs.String("protection-fee-bps", env("AGENTPAY_PROTECTION_FEE_BPS", "10"),
+		"the protection fee merchants pay into the protection fund on every capture, in basis points of the amount captured: 0 to 10000, 0 for none (AGENTPAY_PROTECTION_FEE_BPS)")
+	feeMin := fs.String("protection-fee-min", env("AGENTPAY_PROTECTION_FEE_MIN", "0"),
+		"the least protection fee of a capture, in minor units of its asset, never more than the capture (AGENTPAY_PROTECTION_FEE_MIN)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (for measuring)")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	protectionFeeBPS, protectionFeeMin, err := protectionFee(*feeBPS, *feeMin)
+	if err != nil {
 		return err
 	}
 	if *cpuProfile != "" {
@@ -85,6 +96,7 @@ func serve(ctx context.Context, args []string) error {
 	api.PublicBaseURL = strings.TrimSuffix(*publicURL, "/")
 	api.WebhookAllowLoopback = *webhooksLoopback
 	api.DevTopUp = *devTopUps
+	api.Payments.ProtectionFeeBPS, api.Payments.ProtectionFeeMin = protectionFeeBPS, protectionFeeMin
 	if *devTopUps {
 		log.Warn("users may top up their wallets from nothing (--dev-topups): for development only")
 	}
@@ -100,6 +112,11 @@ func serve(ctx context.Context, args []string) error {
 		ln.Close()
 		db.Close()
 		return fmt.Errorf("--public-url %q: %w", api.PublicBaseURL, err)
+	}
+	if err := loadRiskRules(ctx, api.Payments, *riskRules, log); err != nil {
+		ln.Close()
+		db.Close()
+		return err
 	}
 	switch *notifier {
 	case "log":
@@ -117,9 +134,10 @@ func serve(ctx context.Context, args []string) error {
 	holder := agentpay.NewID("node")
 	bg, stopBackground := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	wg.Go(func() { db.RunBackground(bg, holder, log, api.Payments.Job()) })
+	wg.Go(func() { db.RunBackground(bg, holder, log, api.Payments.Job(), api.Compensation.Job()) })
 	dispatcher := &webhook.Dispatcher{DB: db, Client: webhook.NewClient(*webhooksLoopback), Log: log, Holder: holder}
 	wg.Go(func() { dispatcher.Run(bg) })
+	wg.Go(func() { api.Payments.WatchRules(bg, log) })
 
 	log.Info("agentpay serving", "addr", ln.Addr().String(), "db", redact(*dbURL), "engine", db.Engine.Name(), "node", holder)
 	logOut.flush() // whoever started us may be waiting for that line
@@ -144,6 +162,24 @@ func serve(ctx context.Context, args []string) error {
 	}
 	log.Info("agentpay stopped")
 	return err
+}
+
+// protectionFee parses --protection-fee-bps and --protection-fee-min into
+// payments.Service's ProtectionFeeBPS (where 0 means the default, so no fee
+// is -1) and ProtectionFeeMin.
+func protectionFee(bpsText, minText string) (bps, least int64, err error) {
+	bps, err = strconv.ParseInt(bpsText, 10, 64)
+	if err != nil || bps < 0 || bps > 10_000 {
+		return 0, 0, fmt.Errorf("--protection-fee-bps must be 0 to 10000 basis points, not %q", bpsText)
+	}
+	least, err = strconv.ParseInt(minText, 10, 64)
+	if err != nil || least < 0 {
+		return 0, 0, fmt.Errorf("--protection-fee-min must be a whole number of minor units, 0 or more, not %q", minText)
+	}
+	if bps == 0 {
+		return -1, 0, nil // no fee at all, whatever the minimum
+	}
+	return bps, least, nil
 }
 
 // envTrue reports whether the environment variable name is set to true
@@ -186,4 +222,27 @@ func adminToken(ctx context.Context, db *store.DB, log *slog.Logger) ([32]byte, 
 	}
 	copy(out[:], b)
 	return out, nil
+}
+
+// loadRiskRules puts the rules in force at start: those of the file if one
+// is given (saved as a new version when they differ), else the last saved.
+func loadRiskRules(ctx context.Context, p *payments.Service, file string, log *slog.Logger) error {
+	if file == "" {
+		v, err := p.LoadRules(ctx)
+		if err != nil {
+			return fmt.Errorf("risk rules: %w", err)
+		}
+		log.Info("risk rules in force", "version", v)
+		return nil
+	}
+	text, err := os.ReadFile(file)
+	if err != nil {
+		return fmt.Errorf("--risk-rules: %w", err)
+	}
+	v, err := p.SaveRules(ctx, string(text))
+	if err != nil {
+		return fmt.Errorf("--risk-rules %s: %w", file, err)
+	}
+	log.Info("risk rules in force", "version", v, "file", file)
+	return nil
 }

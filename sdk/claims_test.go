@@ -1,0 +1,86 @@
+package sdk_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/agentpay/agentpay/compensation"
+	"github.com/agentpay/agentpay/risk"
+	"github.com/agentpay/agentpay/sdk"
+)
+
+// The agent and the merchant follow a claim the user filed.
+func TestClaimsOverTheAPI(t *testing.T) {
+	s := newShop(t)
+	ctx := context.Background()
+	// No risk rules (this test is about claims), and approvals are
+	// re-verified with the passkeys the user approved with.
+	s.Srv.Payments.Risk = risk.NewEngine(risk.MustCompile(""), 1)
+	s.Srv.Compensation.Passkeys = s.pk
+
+	p, err := s.agent.CreatePayment(ctx, sdk.PaymentRequest{Merchant: s.merchantID, Asset: "USD",
+		Order: sdk.NewOrder(basket, 72, 0, 0, 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.approve(p.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.merchant.Capture(ctx, p.ID, 0); err != nil {
+		t.Fatal(err)
+	}
+	if list, err := s.agent.Claims(ctx, p.ID); err != nil || len(list) != 0 {
+		t.Fatalf("claims before filing: %v, %v", list, err)
+	}
+
+	filed, err := s.Srv.Compensation.File(ctx, compensation.FileRequest{UserID: "usr_sdk", PaymentID: p.ID,
+		Kind: compensation.KindUnauthorized, Description: "I never asked for bread"})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	list, err := s.agent.Claims(ctx, p.ID)
+	if err != nil || len(list) != 1 {
+		t.Fatalf("the agent's claims: %v, %v", list, err)
+	}
+	c := list[0]
+	if c.ID != filed.ID || c.Status != sdk.ClaimInReview || c.DecisionCode != "approval_on_record" || c.Kind != sdk.ClaimUnauthorized ||
+		c.Amount != 972 || c.Grant == "" || c.Payer != "" || !strings.HasPrefix(c.ID, "clm_") || c.Decided() {
+		t.Fatalf("the agent's claim %+v", c)
+	}
+
+	mc, err := s.merchant.Claim(ctx, filed.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mc.Payer == "" || !strings.HasPrefix(mc.Payer, "pyr_") || mc.Grant != "" || mc.Payment != p.ID || mc.Description != "I never asked for bread" {
+		t.Fatalf("the merchant's claim %+v", mc)
+	}
+	page, err := s.merchant.Claims(ctx, 10, "")
+	if err != nil || len(page.Data) != 1 || page.HasMore || page.Data[0].ID != filed.ID {
+		t.Fatalf("the merchant's claims: %+v, %v", page, err)
+	}
+
+	if _, err := s.Srv.Compensation.Decide(ctx, filed.ID, compensation.Decision{Approve: true, Recover: true}); err != nil {
+		t.Fatal(err)
+	}
+	if mc, err = s.merchant.Claim(ctx, filed.ID); err != nil || mc.Status != sdk.ClaimApproved || !mc.Decided() ||
+		mc.Recovered+mc.Debt != 972 || mc.DecidedAt == nil {
+		t.Fatalf("after the approval: %+v, %v", mc, err)
+	}
+	if pay, err := s.merchant.Payment(ctx, p.ID); err != nil || pay.Status != sdk.PaymentRefunded || pay.Refunded != 972 {
+		t.Fatalf("the payment after the approval: %+v, %v", pay, err)
+	}
+
+	// Nobody else's.
+	other := linked(t, s.testServer)
+	_, err = other.Claims(ctx, p.ID)
+	wantSDKCode(t, "another agent's claims", err, 404, "payment_not_found")
+	apiKey, err := s.onboard("Rival")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = sdk.NewMerchant(s.URL, apiKey).Claim(ctx, filed.ID)
+	wantSDKCode(t, "another merchant's claim", err, 404, "claim_not_found")
+}
