@@ -11,6 +11,7 @@ import (
 
 	"github.com/agentpay/agentpay"
 	"github.com/agentpay/agentpay/agentauth"
+	"github.com/agentpay/agentpay/compensation"
 	"github.com/agentpay/agentpay/linking"
 	"github.com/agentpay/agentpay/payments"
 	"github.com/agentpay/agentpay/risk"
@@ -151,6 +152,44 @@ func TestRiskScenarios(t *testing.T) {
 			}
 			if posted, pending := w.balance(w.wallet); posted != 1_000_00 || pending != 0 {
 				t.Fatalf("wallet %d, %d held", posted, pending)
+			}
+			w.checkLedger()
+		})
+	})
+
+	t.Run("prompt-injected payee swap approved anyway is made whole", func(t *testing.T) {
+		engines(t, func(t *testing.T, w *world) {
+			thief := w.newMerchant("Crypto Gift Cards Ltd", "5999", "USD")
+			o := agentpay.Order{Items: []agentpay.LineItem{{Name: "Gift card 100", Quantity: 1, UnitAmount: 100_00}},
+				Totals: agentpay.Totals{Subtotal: 100_00, Total: 100_00}, Purpose: "buy green tea for the office"}
+			p, err := w.commit(w.svc.PrepareCreate(w.ctx, payments.CreateRequest{Grant: w.grant, MerchantID: thief.ID, Asset: "USD", Order: o}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.wantDecision(p, "create", risk.Challenge, "intent_mismatch")
+			// The user approved in a hurry, the merchant took the money.
+			if _, err := w.approve(p); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := w.commit(w.svc.PrepareCapture(w.ctx, thief.ID, p.ID, 0)); err != nil {
+				t.Fatal(err)
+			}
+			claims := &compensation.Service{DB: w.db, Payments: w.svc, Passkeys: w.pk, Now: w.clock.Now}
+			c, err := claims.File(w.ctx, compensation.FileRequest{UserID: w.user.ID, PaymentID: p.ID, Kind: compensation.KindAgentError,
+				Description: "my agent bought gift cards instead of tea"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// A valid approval of exactly this is on record: a person
+			// decides, and decides for the user.
+			if c.Status != compensation.StatusInReview || c.DecisionCode != "approval_on_record" {
+				t.Fatalf("claim %+v", c)
+			}
+			if c, err = claims.Decide(w.ctx, c.ID, compensation.Decision{Approve: true, Recover: true, Note: "injected payee"}); err != nil {
+				t.Fatal(err)
+			}
+			if posted, pending := w.balance(w.wallet); posted != 1_000_00 || pending != 0 || c.Recovered+c.Debt != 100_00 {
+				t.Fatalf("after the claim: wallet %d (%d held), claim %+v", posted, pending, c)
 			}
 			w.checkLedger()
 		})
