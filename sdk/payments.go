@@ -64,6 +64,7 @@ const (
 	PaymentCanceled          = "canceled"
 	PaymentDeclined          = "declined"
 	PaymentExpired           = "expired"
+	PaymentInReview          = "in_review" // held by risk control for an operator; it may come back to the user
 )
 
 // Payment is a payment as the API shows it.
@@ -95,8 +96,11 @@ type Payment struct {
 	UpdatedAt         time.Time         `json:"updated_at"`
 }
 
-// Pending says whether the payment still waits for its user.
-func (p *Payment) Pending() bool { return p.Status == PaymentRequiresApproval }
+// Pending says whether the payment still waits for its user: for their
+// approval, or for an operator who may hand it back to them.
+func (p *Payment) Pending() bool {
+	return p.Status == PaymentRequiresApproval || p.Status == PaymentInReview
+}
 
 // PaymentList is a page of payments, newest first.
 type PaymentList struct {
