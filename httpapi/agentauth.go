@@ -144,10 +144,43 @@ func (s *Server) agent(scope agentpay.Scope, next http.HandlerFunc) http.Handler
 	})
 }
 
+// agentGrantJSON is the grant as its agent reads it: with what its
+// payments spent today and this month (UTC) and what a payment may still
+// take, so an agent can tell before asking whether a payment fits.
+type agentGrantJSON struct {
+	grantJSON
+	Spent        periodAmountsJSON `json:"spent"`
+	Remaining    periodAmountsJSON `json:"remaining"`
+	BudgetPeriod budgetPeriodJSON  `json:"budget_period"`
+}
+
+// periodAmountsJSON is an amount per budget period, in minor units of the
+// grant's limits.asset.
+type periodAmountsJSON struct {
+	Today     int64 `json:"today"`
+	ThisMonth int64 `json:"this_month"`
+}
+
+// budgetPeriodJSON names the UTC day (2006-01-02) and month (2006-01)
+// counted.
+type budgetPeriodJSON struct {
+	Day   string `json:"day"`
+	Month string `json:"month"`
+}
+
 // getAgentGrant answers GET /v1/agent/grant: the grant the request is
-// signed under.
+// signed under, with its spending (payments.Service.GrantSpending).
 func (s *Server) getAgentGrant(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, toGrantJSON(agentFrom(r).Grant))
+	g := agentFrom(r).Grant
+	sp, err := s.Payments.GrantSpending(r.Context(), g)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, agentGrantJSON{grantJSON: toGrantJSON(g),
+		Spent:        periodAmountsJSON{Today: sp.SpentToday, ThisMonth: sp.SpentThisMonth},
+		Remaining:    periodAmountsJSON{Today: sp.RemainingToday, ThisMonth: sp.RemainingThisMonth},
+		BudgetPeriod: budgetPeriodJSON{Day: sp.Day, Month: sp.Month}})
 }
 
 // pingJSON answers POST /v1/agent/ping.

@@ -33,6 +33,7 @@ func (s *Server) claimRoutes() {
 		s.admin(s.getOperatorClaim)))
 	s.mux.Handle("GET /v1/payments/{id}/claims", s.byCaller(s.agent("", s.listAgentPaymentClaims),
 		s.merchant(s.listMerchantPaymentClaims)))
+	s.mux.Handle("POST /v1/claims", s.agent(agentpay.ScopePaymentsCreate, s.fileAgentClaim))
 	s.mux.Handle("POST /v1/claims/{id}/approve", s.admin(s.idempotent(s.decideClaim(true))))
 	s.mux.Handle("POST /v1/claims/{id}/deny", s.admin(emptyBodyIsObject(s.idempotent(s.decideClaim(false)))))
 }
@@ -232,20 +233,71 @@ func (s *Server) openClaim(r *http.Request, body []byte) (*store.Unit, func(stor
 // adjudication fail for a passing reason, the claim is answered open and
 // decided in the background (compensation.Service.Job).
 func (s *Server) fileClaim(w http.ResponseWriter, r *http.Request) {
+	userID := userOf(r).UserID
+	s.fileAndAdjudicate(w, r, s.openClaim, func(c store.Claim) (claimJSON, bool) {
+		return userClaimJSON(c), c.UserID == userID
+	})
+}
+
+// openAgentClaim is the mutation of POST /v1/claims by an agent: the
+// claim, open, on a payment of the agent's grant, filed for the grant's
+// user. Another grant's payment is payment_not_found, as it is to every
+// other agent route.
+func (s *Server) openAgentClaim(r *http.Request, body []byte) (*store.Unit, func(store.Result) (int, any), error) {
+	var req fileClaimRequest
+	if err := decode(body, &req); err != nil {
+		return nil, nil, err
+	}
+	if req.Payment == "" {
+		return nil, nil, agentpay.ParamErrorf("payment", "missing_payment", "payment is required")
+	}
+	g := agentFrom(r).Grant
+	if _, err := s.Payments.ForAgent(r.Context(), g.ID, req.Payment); err != nil {
+		return nil, nil, err
+	}
+	c, unit, err := s.Compensation.PrepareFile(r.Context(), compensation.FileRequest{UserID: g.UserID,
+		PaymentID: req.Payment, Kind: req.Kind, Description: req.Description})
+	if err != nil {
+		return nil, nil, err
+	}
+	return unit, func(store.Result) (int, any) { return http.StatusCreated, agentClaimJSON(c) }, nil
+}
+
+// fileAgentClaim is POST /v1/claims {"payment","kind","description"} by a
+// signed agent with scope payments:create: the agent reports, on its
+// user's behalf, a problem with one of its own payments (an order that
+// never arrived, a duplicate). It is filed and adjudicated exactly as the
+// user's own claim would be, from the same evidence, and the user is the
+// one reimbursed; the user sees it among their claims.
+func (s *Server) fileAgentClaim(w http.ResponseWriter, r *http.Request) {
+	grantID := agentFrom(r).Grant.ID
+	s.fileAndAdjudicate(w, r, s.openAgentClaim, func(c store.Claim) (claimJSON, bool) {
+		return agentClaimJSON(c), c.GrantID == grantID
+	})
+}
+
+// fileAndAdjudicate records a claim with open (under the request's
+// Idempotency-Key) and then adjudicates it, answering the decided claim as
+// render shows it to this caller when render says the claim is the
+// caller's, and the recorded answer otherwise (a refusal, a replay, or a
+// claim left open for the background adjudication).
+func (s *Server) fileAndAdjudicate(w http.ResponseWriter, r *http.Request, open mutation, render func(store.Claim) (claimJSON, bool)) {
 	rec := &bufferedResponse{header: http.Header{}}
-	s.idempotent(s.openClaim)(rec, r)
+	s.idempotent(open)(rec, r)
 	if rec.status == http.StatusCreated {
 		var filed struct {
 			ID string `json:"id"`
 		}
 		if err := json.Unmarshal(rec.body.Bytes(), &filed); err == nil {
 			c, err := s.Compensation.Adjudicate(r.Context(), filed.ID)
-			if err == nil && c.UserID == userOf(r).UserID {
-				for k, v := range rec.header {
-					w.Header()[k] = v
+			if err == nil {
+				if j, mine := render(c); mine {
+					for k, v := range rec.header {
+						w.Header()[k] = v
+					}
+					writeJSON(w, http.StatusCreated, j)
+					return
 				}
-				writeJSON(w, http.StatusCreated, userClaimJSON(c))
-				return
 			}
 			if err != nil {
 				s.log(r).Warn("claim left open for the background adjudication", "claim", filed.ID, "error", err)

@@ -121,6 +121,7 @@ func (s *Server) routes() {
 	s.webhookRoutes()
 	s.paymentRoutes()
 	s.claimRoutes()
+	s.directoryRoutes()
 	s.riskRoutes()
 	s.webRoutes()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

@@ -93,6 +93,27 @@ type Grant struct {
 	Status            string    `json:"status"`
 	ExpiresAt         time.Time `json:"expires_at"`
 	CreatedAt         time.Time `json:"created_at"`
+	// Spent, Remaining and BudgetPeriod are set by Agent.Grant only: what
+	// the grant's approved payments used today and this month (UTC days
+	// and months, named in BudgetPeriod), and the most a payment may still
+	// take without being declined — the lower of what the grant's limits
+	// and the user's tier leave. Amounts are minor units of Limits.Asset.
+	Spent        *Spending     `json:"spent,omitempty"`
+	Remaining    *Spending     `json:"remaining,omitempty"`
+	BudgetPeriod *BudgetPeriod `json:"budget_period,omitempty"`
+}
+
+// Spending is an amount per budget period, in minor units.
+type Spending struct {
+	Today     int64 `json:"today"`
+	ThisMonth int64 `json:"this_month"`
+}
+
+// BudgetPeriod names the UTC day (2006-01-02) and month (2006-01) that
+// budgets count.
+type BudgetPeriod struct {
+	Day   string `json:"day"`
+	Month string `json:"month"`
 }
 
 // Link links the agent's key to a user's account (RFC 8628): it starts the
@@ -194,7 +215,8 @@ func (a *Agent) Do(ctx context.Context, method, path string, body, out any) erro
 		idempotent: mutatingMethod(method), prepare: sign}, out)
 }
 
-// Grant returns the grant the agent's key is linked under.
+// Grant returns the grant the agent's key is linked under, with what it
+// spent and may still spend today and this month.
 func (a *Agent) Grant(ctx context.Context) (*Grant, error) {
 	var g Grant
 	if err := a.Do(ctx, http.MethodGet, "/v1/agent/grant", nil, &g); err != nil {

@@ -9,10 +9,10 @@ import (
 )
 
 // Claims are users' requests for compensation on captured payments. The
-// user files them (on the account page or with their session); agents and
-// merchants read them. A claim the evidence decides is approved at once —
-// the user reimbursed from the protection fund — and any other is reviewed
-// by an operator.
+// user files them (on the account page or with their session), or an agent
+// files one for its user (FileClaim); agents and merchants read them. A
+// claim the evidence decides is approved at once — the user reimbursed
+// from the protection fund — and any other is reviewed by an operator.
 
 // Claim kinds.
 const (
@@ -78,6 +78,29 @@ func (c *Claim) Decided() bool { return c.Status == ClaimApproved || c.Status ==
 type ClaimList struct {
 	Data    []Claim `json:"data"`
 	HasMore bool    `json:"has_more"`
+}
+
+// ClaimRequest is a claim an agent files for its user: Payment one of the
+// grant's captured payments, Kind one of the Claim* kinds, Description
+// (optional, at most 2,000 bytes) what went wrong, in words the user and an
+// operator will read.
+type ClaimRequest struct {
+	Payment     string `json:"payment"`
+	Kind        string `json:"kind"`
+	Description string `json:"description,omitempty"`
+}
+
+// FileClaim files a claim on one of the grant's payments on behalf of its
+// user (scope payments:create): it is decided like the user's own claim,
+// and the answer is the claim as the adjudication left it — approved with
+// the user reimbursed, or in review. A retry of the same call (the same
+// Idempotency-Key, see WithIdempotencyKey) answers the same claim.
+func (a *Agent) FileClaim(ctx context.Context, req ClaimRequest) (*Claim, error) {
+	var c Claim
+	if err := a.Do(ctx, http.MethodPost, "/v1/claims", req, &c); err != nil {
+		return nil, err
+	}
+	return &c, nil
 }
 
 // Claims returns the claims on a payment of the agent's grant, oldest

@@ -84,3 +84,52 @@ func TestClaimsOverTheAPI(t *testing.T) {
 	_, err = sdk.NewMerchant(s.URL, apiKey).Claim(ctx, filed.ID)
 	wantSDKCode(t, "another merchant's claim", err, 404, "claim_not_found")
 }
+
+// The agent files a claim for its user; the same call again is the same
+// claim, and another agent cannot claim the payment.
+func TestAgentFilesClaim(t *testing.T) {
+	s := newShop(t)
+	ctx := context.Background()
+	s.Srv.Payments.Risk = risk.NewEngine(risk.MustCompile(""), 1)
+	s.Srv.Compensation.Passkeys = s.pk
+
+	p, err := s.agent.CreatePayment(ctx, sdk.PaymentRequest{Merchant: s.merchantID, Asset: "USD",
+		Order: sdk.NewOrder(basket, 72, 0, 0, 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := sdk.ClaimRequest{Payment: p.ID, Kind: sdk.ClaimNotReceived, Description: "the parcel never came"}
+	_, err = s.agent.FileClaim(ctx, req)
+	wantSDKCode(t, "before the capture", err, 409, "payment_not_captured")
+	if err := s.approve(p.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.merchant.Capture(ctx, p.ID, 0); err != nil {
+		t.Fatal(err)
+	}
+
+	_, err = linked(t, s.testServer).FileClaim(ctx, req)
+	wantSDKCode(t, "another agent's payment", err, 404, "payment_not_found")
+
+	keyed := sdk.WithIdempotencyKey(ctx, "claim-"+p.ID)
+	c, err := s.agent.FileClaim(keyed, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Status != sdk.ClaimInReview || c.DecisionCode != "merchant_dispute" || c.Payment != p.ID || c.Amount != 972 ||
+		c.Grant == "" || c.Description != req.Description {
+		t.Fatalf("filed %+v", c)
+	}
+	again, err := s.agent.FileClaim(keyed, req)
+	if err != nil || again.ID != c.ID {
+		t.Fatalf("the same call again: %+v, %v", again, err)
+	}
+	req.Kind = sdk.ClaimDuplicate
+	_, err = s.agent.FileClaim(keyed, req)
+	wantSDKCode(t, "the same key, another claim", err, 422, "idempotency_conflict")
+	_, err = s.agent.FileClaim(ctx, req)
+	wantSDKCode(t, "a second claim", err, 409, "claim_exists")
+	if list, err := s.agent.Claims(ctx, p.ID); err != nil || len(list) != 1 || list[0].ID != c.ID {
+		t.Fatalf("the payment's claims: %+v, %v", list, err)
+	}
+}

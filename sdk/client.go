@@ -148,7 +148,7 @@ var UserAgent = "agentpay-go-sdk/1"
 func (t *transport) do(ctx context.Context, c call, out any) error {
 	key := ""
 	if c.idempotent {
-		key = newIdempotencyKey() // once per logical call, reused by retries
+		key = idempotencyKey(ctx) // once per logical call, reused by retries
 	}
 	hc := t.httpClient
 	if hc == nil {

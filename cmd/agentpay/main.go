@@ -15,6 +15,7 @@ const usage = `agentpay — payments for AI agents
 Usage:
   agentpay serve [--addr 127.0.0.1:8080] [--db sqlite:./agentpay.db]
   agentpay demo [--auto] [--addr 127.0.0.1:8080] [--db URL] [--ask TEXT]
+  agentpay mcp [--server http://localhost:8080] [--config-dir DIR]   (MCP over stdio, for Claude Code and other agents)
   agentpay migrate [--db URL]
   agentpay load payments [--db URL] [--users N] [--merchants N] [--payments N] [--concurrency N]
   agentpay load ledger [--db URL | --target URL] [--accounts N] [--merchants N] [--transfers N]
@@ -52,6 +53,8 @@ func run(ctx context.Context, args []string) error {
 		return loadCommand(ctx, args[1:])
 	case "demo":
 		return demo(ctx, args[1:])
+	case "mcp":
+		return mcpCommand(ctx, args[1:])
 	case "help", "--help", "-h":
 		fmt.Print(usage)
 		return nil
