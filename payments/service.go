@@ -54,6 +54,7 @@ type Service struct {
 
 	userLocks [userLockStripes]sync.Mutex // see Approve
 	riskOnce  sync.Once
+	past      pastBuckets // risk counters that no longer change
 
 	payerKeyMu sync.Mutex
 	payerKey   []byte
