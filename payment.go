@@ -121,7 +121,10 @@ type Payment struct {
 	GrantID    string
 	AgentKeyID string
 	MerchantID string
-	Asset      string
+	// MandateID names the mandate a payment was charged under, approved by
+	// the user once for all its charges; "" for a payment approved itself.
+	MandateID string
+	Asset     string
 	Order
 	// Amounts in minor units: what the hold reserved, what the merchant
 	// captured, what it refunded.

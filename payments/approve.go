@@ -80,9 +80,11 @@ func (s *Service) approval(ctx context.Context, p agentpay.Payment, m store.Stor
 	if err != nil {
 		return ApprovalObject{}, err
 	}
-	name, err := s.DB.AgentNameOfGrant(ctx, p.GrantID)
-	if err != nil {
-		return ApprovalObject{}, err
+	var name string // a merchant's charge under a mandate has no agent
+	if p.GrantID != "" {
+		if name, err = s.DB.AgentNameOfGrant(ctx, p.GrantID); err != nil {
+			return ApprovalObject{}, err
+		}
 	}
 	return ApprovalObject{Type: "payment", Payment: p.ID, Version: p.Version, Payer: p.UserID,
 		Wallet: identity.WalletID(p.UserID, p.Asset), Grant: p.GrantID, AgentKey: p.AgentKeyID, AgentName: name,
@@ -128,11 +130,7 @@ func (s *Service) PrepareApprove(ctx context.Context, userID, id string, ev cons
 	if err1 != nil || err2 != nil || !bytes.Equal(want, got) {
 		return p, nil, Changed(p)
 	}
-	g, err := s.DB.Grant(ctx, p.GrantID)
-	if err != nil {
-		return p, nil, err
-	}
-	tier, err := s.checkGrant(ctx, g, m, p, now)
+	g, tier, err := s.checkPayer(ctx, p, m, now)
 	if err != nil {
 		return p, nil, err
 	}
@@ -144,7 +142,7 @@ func (s *Service) PrepareApprove(ctx context.Context, userID, id string, ev cons
 		p.Status, p.DeclineCode = agentpay.PaymentDeclined, code
 		return p, s.change(m, &p, "payment.declined", 0, ""), nil
 	}
-	a, err := s.assess(ctx, stageApprove, false, p, g, m, tier, now)
+	a, err := s.assess(ctx, stageApprove, false, p, g, m, tier, now, false)
 	if err != nil {
 		return p, nil, err
 	}

@@ -86,7 +86,7 @@ func (s *Service) PrepareCreate(ctx context.Context, req CreateRequest) (agentpa
 	if code := exceeded(bs, p.Totals.Total); code != "" {
 		p.Status, p.DeclineCode, typ = agentpay.PaymentDeclined, code, "payment.declined"
 	} else {
-		if a, err = s.assess(ctx, stageCreate, true, p, g, m, tier, now); err != nil {
+		if a, err = s.assess(ctx, stageCreate, true, p, g, m, tier, now, false); err != nil {
 			return agentpay.Payment{}, nil, err
 		}
 		if typ, err = applyOutcome(&p, a.decision, now, typ); err != nil {
@@ -133,7 +133,7 @@ func (s *Service) prepareNewVersion(ctx context.Context, g agentpay.Grant, p age
 	if err != nil {
 		return p, nil, err
 	}
-	a, err := s.assess(ctx, stageCreate, false, p, g, m, tier, now)
+	a, err := s.assess(ctx, stageCreate, false, p, g, m, tier, now, false)
 	if err != nil {
 		return p, nil, err
 	}

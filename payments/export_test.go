@@ -18,6 +18,6 @@ func (s *Service) Assess(ctx context.Context, approval bool, p agentpay.Payment,
 	if approval {
 		stage = stageApprove
 	}
-	a, err := s.assess(ctx, stage, !approval, p, g, m, tier, now)
+	a, err := s.assess(ctx, stage, !approval, p, g, m, tier, now, false)
 	return a.decision, err
 }

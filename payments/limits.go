@@ -30,22 +30,22 @@ type budget struct {
 // tier limits in p's asset.
 func (s *Service) budgets(ctx context.Context, p agentpay.Payment, g agentpay.Grant, tier agentpay.TierLimits, now time.Time) ([]budget, error) {
 	day, month := now.Format("2006-01-02"), now.Format("2006-01")
-	ids := []string{
-		fmt.Sprintf("grant:%s:day:%s", g.ID, day),
-		fmt.Sprintf("grant:%s:month:%s", g.ID, month),
-		fmt.Sprintf("user:%s:%s:day:%s", p.UserID, p.Asset, day),
-		fmt.Sprintf("user:%s:%s:month:%s", p.UserID, p.Asset, month),
+	var bs []budget
+	var ids []string
+	if g.ID != "" { // a merchant's charge under a mandate has no agent's grant
+		ids = append(ids, fmt.Sprintf("grant:%s:day:%s", g.ID, day), fmt.Sprintf("grant:%s:month:%s", g.ID, month))
+		bs = append(bs, budget{max: g.Limits.PerDay, code: DeclineGrantDaily}, budget{max: g.Limits.PerMonth, code: DeclineGrantMonthly})
 	}
+	ids = append(ids, fmt.Sprintf("user:%s:%s:day:%s", p.UserID, p.Asset, day), fmt.Sprintf("user:%s:%s:month:%s", p.UserID, p.Asset, month))
+	bs = append(bs, budget{max: tier.PerDay, code: DeclineTierDaily}, budget{max: tier.PerMonth, code: DeclineTierMonthly})
 	counters, err := s.DB.SpendCounters(ctx, ids...)
 	if err != nil {
 		return nil, err
 	}
-	return []budget{
-		{counters[0], g.Limits.PerDay, DeclineGrantDaily},
-		{counters[1], g.Limits.PerMonth, DeclineGrantMonthly},
-		{counters[2], tier.PerDay, DeclineTierDaily},
-		{counters[3], tier.PerMonth, DeclineTierMonthly},
-	}, nil
+	for i := range bs {
+		bs[i].counter = counters[i]
+	}
+	return bs, nil
 }
 
 // exceeded returns the decline code of the first budget amount does not
@@ -82,6 +82,28 @@ func (s *Service) checkGrant(ctx context.Context, g agentpay.Grant, m store.Stor
 		return agentpay.TierLimits{}, &agentpay.Error{Kind: agentpay.EFORBIDDEN, Code: "merchant_category_not_allowed", Param: "merchant",
 			Message: fmt.Sprintf("the grant does not allow merchant category %s", m.MCC)}
 	}
+	return s.checkTier(ctx, p)
+}
+
+// checkPayer checks p against its grant, as checkGrant does, or, for a
+// merchant's charge under a mandate (no grant), against the user's tier.
+func (s *Service) checkPayer(ctx context.Context, p agentpay.Payment, m store.StoredMerchant, now time.Time) (agentpay.Grant, agentpay.TierLimits, error) {
+	if p.GrantID == "" {
+		tier, err := s.checkTier(ctx, p)
+		return agentpay.Grant{UserID: p.UserID}, tier, err
+	}
+	g, err := s.DB.Grant(ctx, p.GrantID)
+	if err != nil {
+		return g, agentpay.TierLimits{}, err
+	}
+	tier, err := s.checkGrant(ctx, g, m, p, now)
+	return g, tier, err
+}
+
+// checkTier refuses a payment the user's tier does not allow agents to
+// make: an unverified user, an asset without limits, more than the tier's
+// amount per payment.
+func (s *Service) checkTier(ctx context.Context, p agentpay.Payment) (agentpay.TierLimits, error) {
 	u, err := s.DB.User(ctx, p.UserID)
 	if err != nil {
 		return agentpay.TierLimits{}, err

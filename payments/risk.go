@@ -154,13 +154,31 @@ func count(family string, w window, now time.Time, n, amount int64) store.Count 
 	return store.Count{ID: cur, N: n, Amount: amount, ExpiresAt: expires}
 }
 
+// actor is who asked for a payment, for the counters an agent key has: its
+// key, or, for a charge a merchant makes under a mandate without an agent,
+// the mandate (so such charges never pool into one empty key's counts).
+func actor(p agentpay.Payment) string {
+	if p.AgentKeyID != "" {
+		return p.AgentKeyID
+	}
+	return "man_" + p.MandateID
+}
+
+// grantOf is the grant a payment counts under: its grant, or its mandate.
+func grantOf(p agentpay.Payment) string {
+	if p.GrantID != "" {
+		return p.GrantID
+	}
+	return "man_" + p.MandateID
+}
+
 // The counter families of a payment.
 func velocityFamilies(p agentpay.Payment) (grant, key, user, merchant string) {
-	return "v:g:" + p.GrantID, "v:k:" + p.AgentKeyID + ":" + p.Asset, "v:u:" + p.UserID + ":" + p.Asset,
+	return "v:g:" + grantOf(p), "v:k:" + actor(p) + ":" + p.Asset, "v:u:" + p.UserID + ":" + p.Asset,
 		"v:m:" + p.MerchantID + ":" + p.Asset
 }
-func fanoutMarker(p agentpay.Payment) string  { return "ku:" + p.AgentKeyID + ":" + p.UserID }
-func fanoutFamily(p agentpay.Payment) string  { return "kf:" + p.AgentKeyID }
+func fanoutMarker(p agentpay.Payment) string  { return "ku:" + actor(p) + ":" + p.UserID }
+func fanoutFamily(p agentpay.Payment) string  { return "kf:" + actor(p) }
 func decisionsFamily(key string) string       { return "kd:" + key }
 func deniesFamily(key string) string          { return "kx:" + key }
 func capturesFamily(owner string) string      { return "cap:" + owner }
@@ -172,12 +190,12 @@ func historyPrefix(p agentpay.Payment) string { return "h:" + p.UserID + ":" + p
 // its agent key's captures over 30 days, the denominators of their claim
 // rates.
 func CaptureCounts(p agentpay.Payment, now time.Time) []store.Count {
-	return []store.Count{count(capturesFamily(p.MerchantID), days30, now, 1, 0), count(capturesFamily(p.AgentKeyID), days30, now, 1, 0)}
+	return []store.Count{count(capturesFamily(p.MerchantID), days30, now, 1, 0), count(capturesFamily(actor(p)), days30, now, 1, 0)}
 }
 
 // ClaimCounts are the counters a compensation claim on p adds to.
 func ClaimCounts(p agentpay.Payment, now time.Time) []store.Count {
-	return []store.Count{count(claimsFamily(p.MerchantID), days30, now, 1, 0), count(claimsFamily(p.AgentKeyID), days30, now, 1, 0)}
+	return []store.Count{count(claimsFamily(p.MerchantID), days30, now, 1, 0), count(claimsFamily(actor(p)), days30, now, 1, 0)}
 }
 
 // assessment is a decision and what it writes with the payment's unit.
@@ -207,8 +225,10 @@ func (s *Service) risk() *risk.Engine {
 //
 // attempt says whether p is a new attempt to pay, which counts towards
 // velocity; a new version of a payment is decided again but not counted.
+//
+// payee says that p is charged under a mandate naming its merchant.
 func (s *Service) assess(ctx context.Context, stage string, attempt bool, p agentpay.Payment, g agentpay.Grant,
-	m store.StoredMerchant, tier agentpay.TierLimits, now time.Time) (assessment, error) {
+	m store.StoredMerchant, tier agentpay.TierLimits, now time.Time, payee bool) (assessment, error) {
 	grantF, keyF, userF, merchantF := velocityFamilies(p)
 	all := []window{minute1, hour1, day1}
 	var r reads
@@ -219,9 +239,9 @@ func (s *Service) assess(ctx context.Context, stage string, attempt bool, p agen
 	markerD1, _, _, _ := day1.bucket(fanoutMarker(p), now)
 	r.want(markerH1, markerD1, payeeCounter(p))
 	r.wantWindows(fanoutFamily(p), now, hour1, day1)
-	r.wantWindows(decisionsFamily(p.AgentKeyID), now, day1)
-	r.wantWindows(deniesFamily(p.AgentKeyID), now, day1)
-	for _, owner := range []string{p.MerchantID, p.AgentKeyID} {
+	r.wantWindows(decisionsFamily(actor(p)), now, day1)
+	r.wantWindows(deniesFamily(actor(p)), now, day1)
+	for _, owner := range []string{p.MerchantID, actor(p)} {
 		r.wantWindows(capturesFamily(owner), now, days30)
 		r.wantWindows(claimsFamily(owner), now, days30)
 	}
@@ -298,7 +318,8 @@ func (s *Service) assess(ctx context.Context, stage string, attempt bool, p agen
 	}
 	overlap, mismatch := risk.IntentOverlap(p.Purpose, m.Name, names)
 	sig := risk.Signals{Stage: stage}
-	sig.Payment = risk.PaymentSignals{Amount: p.Totals.Total, Asset: p.Asset, Items: int64(len(p.Items)), MerchantCategory: m.MCC}
+	sig.Payment = risk.PaymentSignals{Amount: p.Totals.Total, Asset: p.Asset, Items: int64(len(p.Items)), MerchantCategory: m.MCC,
+		Mandate: p.MandateID != "", MandatePayee: payee}
 	sig.User = risk.UserSignals{HistoryCount: historyCount, HistoryMedian: risk.Quantile(histogram, 0.5),
 		HistoryP95: risk.Quantile(histogram, 0.95), Tier: int64(tier.Tier), TierPerPayment: tier.PerPayment}
 	velocity := func(f string) risk.Velocity {
@@ -309,8 +330,8 @@ func (s *Service) assess(ctx context.Context, stage string, attempt bool, p agen
 	sig.Merchant = risk.MerchantSignals{FirstPayment: r.got[payeeCounter(p)].N == 0,
 		CategoryAllowed: len(g.Categories) == 0 || slices.Contains(g.Categories, m.MCC),
 		Captures30d:     mc, Claims30d: mq, ClaimRate: rate(mq, mc)}
-	kc, kq := r.sliding(capturesFamily(p.AgentKeyID), days30, now).Count, r.sliding(claimsFamily(p.AgentKeyID), days30, now).Count
-	kd, kx := r.sliding(decisionsFamily(p.AgentKeyID), day1, now).Count, r.sliding(deniesFamily(p.AgentKeyID), day1, now).Count
+	kc, kq := r.sliding(capturesFamily(actor(p)), days30, now).Count, r.sliding(claimsFamily(actor(p)), days30, now).Count
+	kd, kx := r.sliding(decisionsFamily(actor(p)), day1, now).Count, r.sliding(deniesFamily(actor(p)), day1, now).Count
 	sig.AgentKey = risk.AgentKeySignals{UsersH1: r.sliding(fanoutFamily(p), hour1, now).Count,
 		UsersD1: r.sliding(fanoutFamily(p), day1, now).Count, Decisions24h: kd, Denies24h: kx, DenyRate: rate(kx, kd),
 		Claims30d: kq, Captures30d: kc, ClaimRate: rate(kq, kc)}
@@ -318,14 +339,15 @@ func (s *Service) assess(ctx context.Context, stage string, attempt bool, p agen
 
 	a.decision = s.risk().Evaluate(sig)
 	denied := a.decision.Outcome == risk.Deny
-	a.counts = append(a.counts, count(decisionsFamily(p.AgentKeyID), day1, now, 1, 0))
+	a.counts = append(a.counts, count(decisionsFamily(actor(p)), day1, now, 1, 0))
 	if denied {
 		kx++
-		a.counts = append(a.counts, count(deniesFamily(p.AgentKeyID), day1, now, 1, 0))
+		a.counts = append(a.counts, count(deniesFamily(actor(p)), day1, now, 1, 0))
 	}
 	kd++
-	a.contain = (kd >= containDecisionsMin && rate(kx, kd) >= containDenyRate) ||
-		(kc >= containCapturesMin && rate(kq, kc) >= containClaimRate)
+	// Containment suspends agent keys; a charge without an agent has none.
+	a.contain = p.AgentKeyID != "" && ((kd >= containDecisionsMin && rate(kx, kd) >= containDenyRate) ||
+		(kc >= containCapturesMin && rate(kq, kc) >= containClaimRate))
 	return a, nil
 }
 

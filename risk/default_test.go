@@ -75,6 +75,12 @@ func TestDefaultRules(t *testing.T) {
 		}, Review, []string{"rule_error"}},
 
 		{"first payment to the merchant", func(s *Signals) { s.Merchant.FirstPayment = true }, Challenge, []string{"first_payment_to_merchant"}},
+		{"first charge under a mandate naming the merchant", func(s *Signals) {
+			s.Merchant.FirstPayment, s.Payment.Mandate, s.Payment.MandatePayee = true, true, true
+		}, Allow, nil},
+		{"first charge under a mandate of categories", func(s *Signals) {
+			s.Merchant.FirstPayment, s.Payment.Mandate = true, true
+		}, Challenge, []string{"first_payment_to_merchant"}},
 		{"intent mismatch", func(s *Signals) { s.Intent.Mismatch, s.Intent.Overlap = true, 0 }, Challenge, []string{"intent_mismatch"}},
 
 		{"prompt injection: new merchant, wrong goods, looping", func(s *Signals) {

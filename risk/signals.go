@@ -29,6 +29,11 @@ type PaymentSignals struct {
 	Asset            string `json:"asset"`             // e.g. "USD", "USDC"
 	Items            int64  `json:"items"`             // number of line items
 	MerchantCategory string `json:"merchant_category"` // ISO 18245 MCC, four digits
+	// Mandate: charged under a mandate the user approved with a passkey
+	// (no tap for this payment). MandatePayee: that mandate names this
+	// very merchant (not only its category), so the user chose the payee.
+	Mandate      bool `json:"mandate"`
+	MandatePayee bool `json:"mandate_payee"`
 }
 
 // UserSignals describe the paying user: their history in the payment's asset

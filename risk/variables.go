@@ -40,6 +40,8 @@ func buildVariables() []variable {
 		str("payment.asset", func(s *Signals) string { return s.Payment.Asset }),
 		integer("payment.items", func(s *Signals) int64 { return s.Payment.Items }),
 		str("payment.merchant_category", func(s *Signals) string { return s.Payment.MerchantCategory }),
+		boolean("payment.mandate", func(s *Signals) bool { return s.Payment.Mandate }),
+		boolean("payment.mandate_payee", func(s *Signals) bool { return s.Payment.MandatePayee }),
 
 		integer("user.history_count", func(s *Signals) int64 { return s.User.HistoryCount }),
 		integer("user.history_median", func(s *Signals) int64 { return s.User.HistoryMedian }),

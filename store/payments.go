@@ -15,11 +15,11 @@ import (
 var PaymentsTable = &Table{
 	Name: "payments",
 	Key:  "id",
-	Columns: []string{"id", "order_version", "status", "user_id", "grant_id", "agent_key_id", "merchant_id", "asset",
+	Columns: []string{"id", "order_version", "status", "user_id", "grant_id", "agent_key_id", "merchant_id", "mandate_id", "asset",
 		"order_json", "subtotal", "tax", "shipping", "fees", "tip", "total", "authorized", "captured", "refunded",
 		"hold_id", "shared", "cancel_reason", "canceled_by", "decline_code", "approval_expires_at",
 		"capture_expires_at", "approved_at", "created_at", "updated_at", "version"},
-	Types: []ColumnType{Text, Int, Text, Text, Text, Text, Text, Text, Text, Int, Int, Int, Int, Int, Int, Int, Int, Int,
+	Types: []ColumnType{Text, Int, Text, Text, Text, Text, Text, Text, Text, Text, Int, Int, Int, Int, Int, Int, Int, Int, Int,
 		Text, Text, Text, Text, Text, Int, Int, Int, Int, Int, Int},
 	Version: "version",
 }
@@ -79,7 +79,7 @@ func encodeOrder(o agentpay.Order) string {
 func PaymentRow(p agentpay.Payment) Row {
 	t := p.Totals
 	return Row{Table: PaymentsTable, Values: []any{p.ID, p.Version, string(p.Status), p.UserID, p.GrantID, p.AgentKeyID,
-		p.MerchantID, p.Asset, encodeOrder(p.Order), t.Subtotal, t.Tax, t.Shipping, t.Fees, t.Tip, t.Total,
+		p.MerchantID, p.MandateID, p.Asset, encodeOrder(p.Order), t.Subtotal, t.Tax, t.Shipping, t.Fees, t.Tip, t.Total,
 		p.Authorized, p.Captured, p.Refunded, p.HoldID, strings.Join(p.Shared, ","), p.CancelReason,
 		string(p.CanceledBy), p.DeclineCode, p.ApprovalExpiresAt, p.CaptureExpiresAt, p.ApprovedAt, p.CreatedAt,
 		p.UpdatedAt, int64(1)}}
@@ -98,7 +98,7 @@ func PaymentUpdate(p agentpay.Payment) Update {
 			string(p.CanceledBy), p.DeclineCode, p.ApprovalExpiresAt, p.CaptureExpiresAt, p.ApprovedAt, p.UpdatedAt}}
 }
 
-const paymentColumns = `id, order_version, status, user_id, grant_id, agent_key_id, merchant_id, asset, order_json,
+const paymentColumns = `id, order_version, status, user_id, grant_id, agent_key_id, merchant_id, mandate_id, asset, order_json,
 	subtotal, tax, shipping, fees, tip, total, authorized, captured, refunded, hold_id, shared, cancel_reason,
 	canceled_by, decline_code, approval_expires_at, capture_expires_at, approved_at, created_at, updated_at, version`
 
@@ -106,7 +106,7 @@ func scanPayment(row interface{ Scan(...any) error }) (agentpay.Payment, error) 
 	var p agentpay.Payment
 	var status, order, shared, canceledBy string
 	t := &p.Totals
-	err := row.Scan(&p.ID, &p.Version, &status, &p.UserID, &p.GrantID, &p.AgentKeyID, &p.MerchantID, &p.Asset, &order,
+	err := row.Scan(&p.ID, &p.Version, &status, &p.UserID, &p.GrantID, &p.AgentKeyID, &p.MerchantID, &p.MandateID, &p.Asset, &order,
 		&t.Subtotal, &t.Tax, &t.Shipping, &t.Fees, &t.Tip, &t.Total, &p.Authorized, &p.Captured, &p.Refunded,
 		&p.HoldID, &shared, &p.CancelReason, &canceledBy, &p.DeclineCode, &p.ApprovalExpiresAt, &p.CaptureExpiresAt,
 		&p.ApprovedAt, &p.CreatedAt, &p.UpdatedAt, &p.Row)
