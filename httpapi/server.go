@@ -17,6 +17,7 @@ import (
 	"github.com/agentpay/agentpay/linking"
 	"github.com/agentpay/agentpay/payments"
 	"github.com/agentpay/agentpay/store"
+	"github.com/agentpay/agentpay/subscriptions"
 	"github.com/agentpay/agentpay/webhook"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -61,6 +62,8 @@ type Server struct {
 	// WebhookAllowLoopback accepts webhook URLs on loopback addresses (for
 	// development: serve --webhooks-allow-loopback).
 	WebhookAllowLoopback bool
+	// Subscriptions runs subscriptions and their scheduler (Job).
+	Subscriptions *subscriptions.Service
 
 	inflight      sync.Map     // scoped idempotency key -> struct{}: requests running on this node
 	touching      sync.Map     // API key id -> struct{}: last_used_at updates running on this node
@@ -78,6 +81,7 @@ func NewServer(db *store.DB, adminTokenSHA256 [32]byte, log *slog.Logger, reg *p
 	s := &Server{DB: db, AdminTokenSHA256: adminTokenSHA256, Log: log, Registry: reg, mux: http.NewServeMux(),
 		Links: &linking.Service{DB: db}, Identity: ids, Payments: &payments.Service{DB: db, Identity: ids, Outbox: webhook.Enqueue}}
 	s.Compensation = s.newCompensation()
+	s.Subscriptions = &subscriptions.Service{DB: db, Payments: s.Payments, Outbox: webhook.Enqueue}
 	s.metrics = newHTTPMetrics(reg)
 	s.routes()
 	return s
@@ -120,9 +124,12 @@ func (s *Server) routes() {
 	s.meRoutes()
 	s.webhookRoutes()
 	s.paymentRoutes()
+	s.mandateRoutes()
 	s.claimRoutes()
+	s.tipRoutes()
 	s.directoryRoutes()
 	s.riskRoutes()
+	s.subscriptionRoutes()
 	s.webRoutes()
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, agentpay.Errorf(agentpay.ENOTFOUND, "route_not_found", "no route %s %s", r.Method, r.URL.Path))

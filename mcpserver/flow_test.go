@@ -39,6 +39,11 @@ func TestToolsListed(t *testing.T) {
 		{"list_payments", true, false, nil},
 		{"cancel_payment", false, true, []string{"payment"}},
 		{"file_claim", false, false, []string{"description", "kind", "payment"}},
+		{"tip", false, false, []string{"amount", "merchant"}},
+		{"create_subscription", false, false, []string{"amount", "asset", "interval_unit", "merchant", "plan", "time_zone"}},
+		{"list_subscriptions", true, false, nil},
+		{"cancel_subscription", false, true, []string{"subscription"}},
+		{"pause_subscription", false, false, []string{"subscription"}},
 	}
 	if len(res.Tools) != len(tests) {
 		t.Errorf("%d tools, want %d", len(res.Tools), len(tests))
@@ -104,7 +109,7 @@ func TestPaymentFlowThroughTools(t *testing.T) {
 
 	g, grantText := ok[mcpserver.GrantOutput](t, cs, "get_grant", map[string]any{})
 	if g.Status != "active" || g.Asset != "USD" || g.PerPayment.Display != "50.00 USD" || g.RemainingToday.Amount != 100_00 ||
-		!slices.Equal(g.Scopes, []string{"payments:create"}) || !strings.Contains(grantText, "100.00 USD left") {
+		!slices.Equal(g.Scopes, []string{"payments:create", "subscriptions"}) || !strings.Contains(grantText, "100.00 USD left") {
 		t.Fatalf("get_grant: %+v\n%s", g, grantText)
 	}
 	if linked, _ := ok[mcpserver.LinkAccountOutput](t, cs, "link_account", map[string]any{}); linked.Status != "linked" || linked.Grant.ID != g.ID {

@@ -135,7 +135,7 @@ func (s *Server) linkRequest(req *mcp.CallToolRequest, in LinkAccountInput) sdk.
 			l.PerMonth = max(defaultLinkPerMonth, l.PerDay)
 		}
 	}
-	return sdk.LinkRequest{AgentName: name, SoftwareID: softwareID, Scopes: []string{"payments:create"}, Limits: l}
+	return sdk.LinkRequest{AgentName: name, SoftwareID: softwareID, Scopes: []string{"payments:create", "subscriptions"}, Limits: l}
 }
 
 // startLink starts a link and returns it once the server answered with

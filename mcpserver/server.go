@@ -157,4 +157,6 @@ func (s *Server) addTools() {
 	s.addMerchantTools()
 	s.addPaymentTools()
 	s.addClaimTools()
+	s.addTipTools()
+	s.addSubscriptionTools()
 }

@@ -66,8 +66,10 @@ func (s *Service) PrepareProposeMandate(ctx context.Context, m agentpay.Mandate)
 	if err := m.Validate(); err != nil {
 		return m, nil, err
 	}
+	var mer store.StoredMerchant
 	if m.MerchantID != "" {
-		if _, err := s.merchant(ctx, m.MerchantID, m.Asset); err != nil {
+		var err error
+		if mer, err = s.merchant(ctx, m.MerchantID, m.Asset); err != nil {
 			return m, nil, err
 		}
 	}
@@ -99,7 +101,9 @@ func (s *Service) PrepareProposeMandate(ctx context.Context, m agentpay.Mandate)
 	if tier := s.Identity.TierLimits().For(u.Tier, m.Asset); m.PerPaymentMax > tier.PerPayment {
 		return m, nil, agentpay.ParamErrorf("per_payment_max", "exceeds_tier_limit", "the user's tier allows at most %d per payment", tier.PerPayment)
 	}
-	return m, &store.Unit{Rows: []store.Row{store.MandateRow(m)}}, nil
+	unit := &store.Unit{Rows: []store.Row{store.MandateRow(m)}}
+	s.emitMandate(unit, mer, m, EventMandateProposed)
+	return m, unit, nil
 }
 
 func allIn(xs, set []string) bool {
@@ -173,9 +177,14 @@ func (s *Service) PrepareApproveMandate(ctx context.Context, userID, id string, 
 		return m, nil, agentpay.Errorf(agentpay.ECONFLICT, "mandate_changed", "what was approved is not this mandate as it stands")
 	}
 	m.Status, m.ApprovedAt, m.UpdatedAt = agentpay.MandateActive, now.UnixMicro(), now.UnixMicro()
+	mer, err := s.mandateMerchant(ctx, m)
+	if err != nil {
+		return m, nil, err
+	}
 	u := &store.Unit{Updates: []store.Update{store.MandateUpdate(m)}}
 	m.Row++
 	ev.Add(u)
+	s.emitMandate(u, mer, m, EventMandateApproved)
 	return m, u, nil
 }
 
@@ -199,10 +208,74 @@ func (s *Service) PrepareMandateStatus(ctx context.Context, userID, id string, t
 	if !ok {
 		return m, nil, agentpay.Errorf(agentpay.ECONFLICT, "mandate_"+string(m.Status), "a %s mandate cannot become %s", m.Status, to)
 	}
+	mer, err := s.mandateMerchant(ctx, m)
+	if err != nil {
+		return m, nil, err
+	}
+	typ := EventMandateRevoked
+	switch to {
+	case agentpay.MandatePaused:
+		typ = EventMandatePaused
+	case agentpay.MandateActive:
+		typ = EventMandateResumed
+	}
 	m.Status, m.UpdatedAt = to, s.now().UnixMicro()
 	u := &store.Unit{Updates: []store.Update{store.MandateUpdate(m)}}
 	m.Row++
+	s.emitMandate(u, mer, m, typ)
 	return m, u, nil
+}
+
+// Event types of mandates: object id the mandate, seq the row's version
+// the change wrote, delivered to the merchant a mandate names.
+const (
+	EventMandateProposed = "mandate.proposed"
+	EventMandateApproved = "mandate.approved"
+	EventMandatePaused   = "mandate.paused"
+	EventMandateResumed  = "mandate.resumed"
+	EventMandateRevoked  = "mandate.revoked"
+)
+
+// mandateEventData is what a mandate event says: ids, amounts and the
+// status, never the user (the merchant knows the payer by the pseudonym of
+// its charges) nor the proposer's description.
+type mandateEventData struct {
+	Mandate       string            `json:"mandate"`
+	Kind          string            `json:"kind"`
+	Status        string            `json:"status"`
+	Merchant      string            `json:"merchant,omitempty"`
+	Grant         string            `json:"grant,omitempty"`
+	Asset         string            `json:"asset"`
+	PerPaymentMax int64             `json:"per_payment_max"`
+	Budget        int64             `json:"budget"`
+	Period        agentpay.Interval `json:"period"`
+}
+
+// mandateMerchant returns the merchant m names, for its webhooks; a
+// mandate of categories names none.
+func (s *Service) mandateMerchant(ctx context.Context, m agentpay.Mandate) (store.StoredMerchant, error) {
+	if m.MerchantID == "" {
+		return store.StoredMerchant{}, nil
+	}
+	return s.DB.Merchant(ctx, m.MerchantID)
+}
+
+// emitMandate adds the event of a change to m (whose Row is the version
+// the unit writes) and, when m names a merchant, its webhook delivery.
+func (s *Service) emitMandate(u *store.Unit, mer store.StoredMerchant, m agentpay.Mandate, typ string) {
+	data, err := json.Marshal(mandateEventData{Mandate: m.ID, Kind: string(m.Kind), Status: string(m.Status),
+		Merchant: m.MerchantID, Grant: m.GrantID, Asset: m.Asset, PerPaymentMax: m.PerPaymentMax, Budget: m.Budget,
+		Period: m.Period})
+	if err != nil {
+		panic("payments: encode event: " + err.Error()) // plain structs always encode
+	}
+	now := s.now()
+	e := store.Event{ID: agentpay.NewID("evt"), ObjectID: m.ID, MerchantID: m.MerchantID, UserID: m.UserID, Type: typ,
+		Seq: m.Row, Data: string(data), CreatedAt: now.UnixMicro()}
+	u.Rows = append(u.Rows, e.Row())
+	if s.Outbox != nil && m.MerchantID != "" {
+		s.Outbox(u, e, mer, now)
+	}
 }
 
 // ChargeRequest is a payment under a mandate.

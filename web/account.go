@@ -35,6 +35,8 @@ type accountPage struct {
 	CanVerifyCode, CanVerifyDocument bool
 	// Money is the user's payments, wallets and development top-up.
 	Money accountPayments
+	// Tips are the user's newest tips (account_tips.go).
+	Tips []tipRow
 }
 
 // grantView is a linked agent as the page shows it. AgentName and
@@ -69,6 +71,9 @@ var notices = map[string]string{
 	"claim_in_review":   "Your claim was filed. A person will review it; its status shows below.",
 	"claim_open":        "Your claim was filed. Its status shows below.",
 	"claim_denied":      "Your claim was closed: see why below.",
+	"mandate_pause":     "The mandate is paused: nothing can be charged under it until you resume it.",
+	"mandate_resume":    "The mandate is active again.",
+	"mandate_revoke":    "The mandate is revoked: nothing more can be charged under it.",
 }
 
 // money formats minor units in their asset, or shows the raw units for an
@@ -174,6 +179,10 @@ func (h *Handler) renderAccount(w http.ResponseWriter, r *http.Request, sess sto
 		}
 	}
 	if d.Money, err = h.accountPaymentsOf(ctx, sess.UserID); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	if d.Tips, err = h.accountTips(ctx, sess.UserID); err != nil {
 		h.writeError(w, r, err)
 		return
 	}

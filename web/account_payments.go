@@ -21,6 +21,9 @@ const (
 	// AccountClaimsMax is how many of the newest claims the account page
 	// lists.
 	AccountClaimsMax = 50
+	// AccountMandatesMax is how many of the newest mandates the account
+	// page lists.
+	AccountMandatesMax = 50
 )
 
 func (h *Handler) accountPaymentRoutes() {
@@ -56,6 +59,15 @@ type accountPayments struct {
 	DevTopUp   bool
 	Claims     []claimRow
 	ClaimKinds []claimKind
+	Mandates   []mandateRow
+}
+
+// mandateRow is one of the user's mandates in the account page's list,
+// with the buttons its status allows.
+type mandateRow struct {
+	ID, URL, Payee, Terms, Created string
+	Status, StatusLabel            string
+	CanPause, CanResume, CanRevoke bool
 }
 
 // claimRow is one of the user's claims as the account page lists it.
@@ -223,9 +235,42 @@ func (h *Handler) accountPaymentsOf(ctx context.Context, userID string) (account
 		if d.Payments, err = h.paymentRows(ctx, list, names, claimed); err != nil {
 			return d, err
 		}
+		if d.Mandates, err = h.mandateRows(ctx, userID, names); err != nil {
+			return d, err
+		}
 	}
 	d.Wallets, err = h.wallets(ctx, userID)
 	return d, err
+}
+
+// mandateRows reads the user's newest mandates.
+func (h *Handler) mandateRows(ctx context.Context, userID string, names map[string]string) ([]mandateRow, error) {
+	list, err := h.Payments.DB.Mandates(ctx, store.MandatePage{Owner: "user_id", ID: userID, Limit: AccountMandatesMax})
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]mandateRow, 0, len(list))
+	for _, m := range list {
+		payee := "merchants of category " + strings.Join(m.Categories, " or ")
+		if m.MerchantID != "" {
+			name, ok := names[m.MerchantID]
+			if !ok {
+				mer, err := h.Payments.DB.Merchant(ctx, m.MerchantID)
+				if err != nil {
+					return nil, err
+				}
+				name, names[m.MerchantID] = mer.Name, mer.Name
+			}
+			payee = name
+		}
+		rows = append(rows, mandateRow{ID: m.ID, URL: "/mandates/" + m.ID, Payee: payee, Created: formatTime(m.CreatedAt),
+			Terms: MandateTerms(m.Asset, m.PerPaymentMax, m.Budget, m.Period), Status: string(m.Status),
+			StatusLabel: mandateStatusLabel(m.Status), CanPause: m.Status == agentpay.MandateActive,
+			CanResume: m.Status == agentpay.MandatePaused,
+			CanRevoke: m.Status == agentpay.MandateActive || m.Status == agentpay.MandatePaused ||
+				m.Status == agentpay.MandateRequiresApproval})
+	}
+	return rows, nil
 }
 
 // fileClaim is POST /account/claims (fields payment, kind, description):

@@ -97,6 +97,7 @@ func New(ids *identity.Service, pk *consent.Passkeys, sessions *consent.Sessions
 	h.handle("POST /account/verify/document/start", h.verifyStart(verifyDocument))
 	h.handle("POST /account/verify/document/confirm", h.verifyConfirm(verifyDocument))
 	h.payRoutes()
+	h.mandateRoutes()
 	h.accountPaymentRoutes()
 	return h
 }

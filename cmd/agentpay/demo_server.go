@@ -87,7 +87,9 @@ func startDemoServer(ctx context.Context, addr, dbURL string, log *slog.Logger) 
 	holder := agentpay.NewID("node")
 	bg, stopBackground := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	wg.Go(func() { db.RunBackground(bg, holder, log, api.Payments.Job(), api.Compensation.Job()) })
+	wg.Go(func() {
+		db.RunBackground(bg, holder, log, api.Payments.Job(), api.Compensation.Job(), api.Subscriptions.Job())
+	})
 	dispatcher := &webhook.Dispatcher{DB: db, Client: webhook.NewClient(true), Log: log, Holder: holder}
 	wg.Go(func() { dispatcher.Run(bg) })
 	wg.Go(func() {

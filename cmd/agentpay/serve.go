@@ -134,7 +134,9 @@ func serve(ctx context.Context, args []string) error {
 	holder := agentpay.NewID("node")
 	bg, stopBackground := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	wg.Go(func() { db.RunBackground(bg, holder, log, api.Payments.Job(), api.Compensation.Job()) })
+	wg.Go(func() {
+		db.RunBackground(bg, holder, log, api.Payments.Job(), api.Compensation.Job(), api.Subscriptions.Job())
+	})
 	dispatcher := &webhook.Dispatcher{DB: db, Client: webhook.NewClient(*webhooksLoopback), Log: log, Holder: holder}
 	wg.Go(func() { dispatcher.Run(bg) })
 	wg.Go(func() { api.Payments.WatchRules(bg, log) })
