@@ -446,3 +446,9 @@ func (s *Service) Charge(ctx context.Context, req ChargeRequest) (agentpay.Payme
 func mandateGuard(m agentpay.Mandate) store.Update {
 	return store.MandateUpdate(m)
 }
+
+// Payee returns the merchant id names if it can be paid in asset now:
+// active, with an account in asset.
+func (s *Service) Payee(ctx context.Context, id, asset string) (store.StoredMerchant, error) {
+	return s.merchant(ctx, id, asset)
+}

@@ -17,14 +17,17 @@ var SubscriptionsTable = &Table{
 	Columns: []string{"id", "user_id", "grant_id", "merchant_id", "mandate_id", "waiting_mandate_id", "waiting_amount",
 		"plan", "asset", "amount", "interval_unit", "interval_count", "time_zone", "anchor", "ends_at", "status",
 		"next_period", "next_attempt_at", "attempts", "dunning_since", "decline_code", "event_seq", "canceled_by",
-		"created_at", "updated_at", "version"},
+		"created_at", "updated_at", "version", "max_amount", "trial_days", "cycles"},
 	Types: []ColumnType{Text, Text, Text, Text, Text, Text, Int, Text, Text, Int, Text, Int, Text, Int, Int, Text, Int,
-		Int, Int, Int, Text, Int, Text, Int, Int, Int},
+		Int, Int, Int, Text, Int, Text, Int, Int, Int, Int, Int, Int},
 	Version: "version",
 }
 
 // Subscription is a user's recurring payment to one merchant under a
 // mandate. Amounts are minor units of Asset; times are microseconds.
+//
+// A merchant's offer has no user, grant or mandate until a user accepts
+// it: then its user, anchor and end are set and its mandate proposed.
 type Subscription struct {
 	ID, UserID, GrantID, MerchantID string
 	MandateID                       string // the mandate charges are made under
@@ -34,7 +37,10 @@ type Subscription struct {
 	WaitingMandateID string
 	WaitingAmount    int64
 	Plan, Asset      string
-	Amount           int64
+	Amount           int64 // per period; a metered plan's base fee (may be 0)
+	MaxAmount        int64 // > 0: a metered plan, charged at each period's end for at most this
+	TrialDays        int64 // as proposed: an offer's trial starts when it is accepted
+	Cycles           int64 // as proposed; 0: until canceled or EndsAt
 	Interval         agentpay.Interval
 	TimeZone         string
 	Anchor           int64 // the start of period 0: the end of the trial, or the proposal
@@ -57,22 +63,25 @@ func SubscriptionRow(s Subscription) Row {
 	return Row{Table: SubscriptionsTable, Values: []any{s.ID, s.UserID, s.GrantID, s.MerchantID, s.MandateID,
 		s.WaitingMandateID, s.WaitingAmount, s.Plan, s.Asset, s.Amount, string(s.Interval.Unit), int64(s.Interval.Count),
 		s.TimeZone, s.Anchor, s.EndsAt, s.Status, s.NextPeriod, s.NextAttemptAt, s.Attempts, s.DunningSince,
-		s.DeclineCode, s.EventSeq, s.CanceledBy, s.CreatedAt, s.UpdatedAt, int64(1)}}
+		s.DeclineCode, s.EventSeq, s.CanceledBy, s.CreatedAt, s.UpdatedAt, int64(1), s.MaxAmount, s.TrialDays, s.Cycles}}
 }
 
 // SubscriptionUpdate returns the versioned update of every mutable field
 // of s over the row as read (s.Version).
 func SubscriptionUpdate(s Subscription) Update {
 	return Update{Table: SubscriptionsTable, Key: s.ID, Version: s.Version,
-		Set: []string{"mandate_id", "waiting_mandate_id", "waiting_amount", "amount", "status", "next_period",
-			"next_attempt_at", "attempts", "dunning_since", "decline_code", "event_seq", "canceled_by", "updated_at"},
-		Values: []any{s.MandateID, s.WaitingMandateID, s.WaitingAmount, s.Amount, s.Status, s.NextPeriod,
-			s.NextAttemptAt, s.Attempts, s.DunningSince, s.DeclineCode, s.EventSeq, s.CanceledBy, s.UpdatedAt}}
+		Set: []string{"user_id", "mandate_id", "waiting_mandate_id", "waiting_amount", "amount", "anchor", "ends_at",
+			"status", "next_period", "next_attempt_at", "attempts", "dunning_since", "decline_code", "event_seq",
+			"canceled_by", "updated_at"},
+		Values: []any{s.UserID, s.MandateID, s.WaitingMandateID, s.WaitingAmount, s.Amount, s.Anchor, s.EndsAt,
+			s.Status, s.NextPeriod, s.NextAttemptAt, s.Attempts, s.DunningSince, s.DeclineCode, s.EventSeq,
+			s.CanceledBy, s.UpdatedAt}}
 }
 
 const subscriptionColumns = `id, user_id, grant_id, merchant_id, mandate_id, waiting_mandate_id, waiting_amount, plan,
 	asset, amount, interval_unit, interval_count, time_zone, anchor, ends_at, status, next_period, next_attempt_at,
-	attempts, dunning_since, decline_code, event_seq, canceled_by, created_at, updated_at, version`
+	attempts, dunning_since, decline_code, event_seq, canceled_by, created_at, updated_at, version, max_amount,
+	trial_days, cycles`
 
 func scanSubscription(row interface{ Scan(...any) error }) (Subscription, error) {
 	var s Subscription
@@ -81,7 +90,7 @@ func scanSubscription(row interface{ Scan(...any) error }) (Subscription, error)
 	err := row.Scan(&s.ID, &s.UserID, &s.GrantID, &s.MerchantID, &s.MandateID, &s.WaitingMandateID, &s.WaitingAmount,
 		&s.Plan, &s.Asset, &s.Amount, &unit, &count, &s.TimeZone, &s.Anchor, &s.EndsAt, &s.Status, &s.NextPeriod,
 		&s.NextAttemptAt, &s.Attempts, &s.DunningSince, &s.DeclineCode, &s.EventSeq, &s.CanceledBy, &s.CreatedAt,
-		&s.UpdatedAt, &s.Version)
+		&s.UpdatedAt, &s.Version, &s.MaxAmount, &s.TrialDays, &s.Cycles)
 	s.Interval = agentpay.Interval{Unit: agentpay.IntervalUnit(unit), Count: int(count)}
 	return s, err
 }
@@ -132,11 +141,18 @@ func (db *DB) WaitingSubscriptions(ctx context.Context, limit int) ([]Subscripti
 		WHERE waiting_mandate_id <> '' ORDER BY created_at, id LIMIT $1`, limit))
 }
 
+// ExpiredOffers returns up to limit merchants' offers no user accepted
+// before their expiry (next_attempt_at), oldest first.
+func (db *DB) ExpiredOffers(ctx context.Context, now int64, limit int) ([]Subscription, error) {
+	return scanSubscriptions(db.reader.QueryContext(ctx, `SELECT `+subscriptionColumns+` FROM subscriptions
+		WHERE status = 'offered' AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $2`, now, limit))
+}
+
 // SubscriptionsOf returns up to limit subscriptions whose owner column
-// (user_id or grant_id) is id, newest first, after the subscription
+// (user_id, grant_id or merchant_id) is id, newest first, after the subscription
 // startingAfter ("" for the newest; one not of the list is invalid_cursor).
 func (db *DB) SubscriptionsOf(ctx context.Context, owner, id, startingAfter string, limit int) ([]Subscription, error) {
-	if owner != "user_id" && owner != "grant_id" {
+	if owner != "user_id" && owner != "grant_id" && owner != "merchant_id" {
 		return nil, fmt.Errorf("store: subscriptions by %q", owner)
 	}
 	if startingAfter == "" {

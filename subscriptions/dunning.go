@@ -70,7 +70,10 @@ func (s *Service) failed(ctx context.Context, sub store.Subscription, n int64, c
 // of a price change waiting for approval, and clears the latter.
 func (s *Service) revokeMandates(ctx context.Context, sub *store.Subscription) (*store.Unit, error) {
 	u := &store.Unit{}
-	ids := []string{sub.MandateID}
+	var ids []string
+	if sub.MandateID != "" { // an offer nobody accepted has none
+		ids = append(ids, sub.MandateID)
+	}
 	if sub.WaitingMandateID != "" && sub.WaitingMandateID != sub.MandateID {
 		ids = append(ids, sub.WaitingMandateID)
 	}

@@ -44,7 +44,7 @@ func (s *Service) PrepareAction(ctx context.Context, sub store.Subscription, act
 		if err := s.mandateTo(ctx, u, sub.UserID, sub.MandateID, agentpay.MandateActive); err != nil {
 			return sub, nil, err
 		}
-		anchor, loc, err := schedule(sub)
+		anchor, loc, err := calendar(sub)
 		if err != nil {
 			return sub, nil, err
 		}
@@ -52,12 +52,17 @@ func (s *Service) PrepareAction(ctx context.Context, sub store.Subscription, act
 		next := int64(0)
 		if k, start, _, ok := sub.Interval.PeriodOf(anchor, now, loc); ok {
 			next = int64(k) + 1
-			if start.Equal(now) {
+			if start.Equal(now) || sub.MaxAmount > 0 {
+				// A metered period is charged at its end, for the usage
+				// in it: the one under way is charged as usual.
 				next = int64(k)
 			}
 		}
 		sub.NextPeriod = max(sub.NextPeriod, next)
 		sub.NextAttemptAt = sub.Interval.Cycle(anchor, int(sub.NextPeriod), loc).UnixMicro()
+		if sub.MaxAmount > 0 {
+			sub.NextAttemptAt = meteredDue(sub, sub.NextPeriod, anchor, loc).UnixMicro()
+		}
 		sub.Attempts, sub.DunningSince, sub.DeclineCode, sub.Status = 0, 0, "", Active
 		if now.UnixMicro() < sub.Anchor {
 			sub.Status = Trialing
@@ -98,6 +103,9 @@ func (s *Service) PrepareChange(ctx context.Context, sub store.Subscription, amo
 	switch {
 	case sub.Status != Trialing && sub.Status != Active && sub.Status != PastDue && sub.Status != Paused:
 		return sub, nil, notNow(sub, "change")
+	case sub.MaxAmount > 0:
+		return sub, nil, agentpay.Errorf(agentpay.ECONFLICT, "subscription_metered",
+			"a metered plan's price is its usage: cancel it and propose a new one to change its terms")
 	case sub.WaitingMandateID != "":
 		return sub, nil, agentpay.Errorf(agentpay.ECONFLICT, "subscription_change_pending",
 			"a price change waits for the user's approval")
@@ -121,10 +129,13 @@ func (s *Service) PrepareChange(ctx context.Context, sub store.Subscription, amo
 	}
 	// The same terms and calendar (so its budget periods are the
 	// subscription's periods), at the new amount.
-	m, mu, err := s.Payments.PrepareProposeMandate(ctx, agentpay.Mandate{Kind: agentpay.MandateSubscription,
-		UserID: sub.UserID, GrantID: sub.GrantID, MerchantID: sub.MerchantID, Asset: sub.Asset, PerPaymentMax: amount,
-		Budget: amount, Period: sub.Interval, TimeZone: sub.TimeZone, StartsAt: old.StartsAt, EndsAt: old.EndsAt,
-		Description: describe(mer.Name, sub.Plan, amount, sub.Asset, sub.Interval)})
+	_, loc, err := calendar(sub)
+	if err != nil {
+		return sub, nil, err
+	}
+	terms := mandateTerms(sub, amount, loc, mer.Name)
+	terms.StartsAt, terms.EndsAt = old.StartsAt, old.EndsAt
+	m, mu, err := s.Payments.PrepareProposeMandate(ctx, terms)
 	if err != nil {
 		return sub, nil, err
 	}
@@ -188,7 +199,7 @@ func (s *Service) proration(sub store.Subscription, m agentpay.Mandate) int64 {
 	if sub.Status != Active && sub.Status != PastDue {
 		return 0
 	}
-	anchor, loc, err := schedule(sub)
+	anchor, loc, err := calendar(sub)
 	if err != nil {
 		return 0
 	}

@@ -68,6 +68,13 @@ func (s *Service) RunDue(ctx context.Context) (int, error) {
 	for _, sub := range due {
 		step(sub, s.chargeDue)
 	}
+	offers, err := s.DB.ExpiredOffers(ctx, s.now().UnixMicro(), batchMax)
+	if err != nil {
+		return n, errors.Join(append(errs, err)...)
+	}
+	for _, sub := range offers {
+		step(sub, s.expireOffer)
+	}
 	return n, errors.Join(errs...)
 }
 
@@ -91,8 +98,8 @@ func chargeKey(subID string, n, attempt int64) string {
 	return fmt.Sprintf("%s:%d:%d", subID, n, attempt)
 }
 
-// schedule returns sub's calendar: the anchor in the subscription's zone.
-func schedule(sub store.Subscription) (time.Time, *time.Location, error) {
+// calendar returns sub's calendar: the anchor in the subscription's zone.
+func calendar(sub store.Subscription) (time.Time, *time.Location, error) {
 	loc, err := agentpay.LoadLocation("time_zone", sub.TimeZone)
 	if err != nil {
 		return time.Time{}, nil, err
@@ -110,7 +117,7 @@ func schedule(sub store.Subscription) (time.Time, *time.Location, error) {
 // current period instead.
 func (s *Service) chargeDue(ctx context.Context, sub store.Subscription) error {
 	now := s.now()
-	anchor, loc, err := schedule(sub)
+	anchor, loc, err := calendar(sub)
 	if err != nil {
 		return err
 	}
@@ -120,6 +127,9 @@ func (s *Service) chargeDue(ctx context.Context, sub store.Subscription) error {
 			return err
 		}
 		return s.settle(ctx, sub, n, p)
+	}
+	if sub.MaxAmount > 0 {
+		return s.chargeMetered(ctx, sub, n, anchor, loc)
 	}
 	if end := sub.Interval.Cycle(anchor, int(n+1), loc); !now.Before(end) {
 		cur, _, _, _ := sub.Interval.PeriodOf(anchor, now, loc)
@@ -136,6 +146,35 @@ func (s *Service) chargeDue(ctx context.Context, sub store.Subscription) error {
 		Totals:      agentpay.Totals{Subtotal: sub.Amount, Total: sub.Amount},
 		Description: fmt.Sprintf("%s, period %d from %s", sub.Plan, n+1, start.Format("2006-01-02")),
 		Purpose:     sub.Plan} // what the user subscribed to: risk control compares it with the items
+	p, err := s.Payments.Charge(ctx, payments.ChargeRequest{MandateID: sub.MandateID, MerchantID: sub.MerchantID,
+		Order: o, Key: chargeKey(sub.ID, n, sub.Attempts)})
+	if err != nil {
+		return s.refused(ctx, sub, n, err)
+	}
+	return s.settle(ctx, sub, n, p)
+}
+
+// chargeMetered charges period n of a metered sub at its end: the base
+// fee and the usage reported in it, capped at the plan's maximum. Unlike a
+// fixed price, a late period is still charged: its usage is owed (and its
+// charge lands in a later budget period of the mandate, which one charge
+// per period leaves room for). A period with nothing to charge closes
+// without a payment.
+func (s *Service) chargeMetered(ctx context.Context, sub store.Subscription, n int64, anchor time.Time, loc *time.Location) error {
+	start := sub.Interval.Cycle(anchor, int(n), loc)
+	if sub.EndsAt != 0 && start.UnixMicro() >= sub.EndsAt {
+		return s.end(ctx, sub, n)
+	}
+	if s.now().Before(meteredDue(sub, n, anchor, loc)) {
+		return nil // not due yet
+	}
+	o, ok, err := s.meteredOrder(ctx, sub, n, start)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return s.paid(ctx, sub, n, agentpay.Payment{}, nil)
+	}
 	p, err := s.Payments.Charge(ctx, payments.ChargeRequest{MandateID: sub.MandateID, MerchantID: sub.MerchantID,
 		Order: o, Key: chargeKey(sub.ID, n, sub.Attempts)})
 	if err != nil {
@@ -221,17 +260,24 @@ func (s *Service) settle(ctx context.Context, sub store.Subscription, n int64, p
 }
 
 // paid advances sub past period n, paid by p, in one unit with capture (if
-// any): the next period is due at its start, and after the last one the
-// subscription has ended.
+// any): the next period is due at its start (a metered one at its end),
+// and after the last one the subscription has ended. A metered period
+// with nothing to charge has no p: it closes (subscription.period_closed).
 func (s *Service) paid(ctx context.Context, sub store.Subscription, n int64, p agentpay.Payment, capture *store.Unit) error {
-	anchor, loc, err := schedule(sub)
+	anchor, loc, err := calendar(sub)
 	if err != nil {
 		return err
 	}
 	next := sub.Interval.Cycle(anchor, int(n+1), loc)
 	sub.NextPeriod, sub.NextAttemptAt = n+1, next.UnixMicro()
+	if sub.MaxAmount > 0 {
+		sub.NextAttemptAt = meteredDue(sub, n+1, anchor, loc).UnixMicro()
+	}
 	sub.Attempts, sub.DunningSince, sub.DeclineCode, sub.Status = 0, 0, "", Active
 	typs := []string{"subscription.charged"}
+	if p.ID == "" {
+		typs = []string{"subscription.period_closed"}
+	}
 	if sub.EndsAt != 0 && next.UnixMicro() >= sub.EndsAt {
 		sub.Status = Ended
 		typs = append(typs, "subscription.ended")

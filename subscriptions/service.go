@@ -57,86 +57,177 @@ func (s *Service) now() time.Time {
 	return time.Now().UTC()
 }
 
-// CreateRequest is an agent's proposal of a subscription under its grant.
+// Statuses of a merchant's offer, before any user took it.
+const (
+	Offered = "offered" // a merchant's offer, waiting for a user to accept it
+)
+
+// OfferTTL is how long a merchant's offer waits for a user to accept it.
+const OfferTTL = 7 * 24 * time.Hour
+
+// CreateRequest is a proposal of a subscription: an agent's under its
+// grant, or a merchant's offer (Grant zero) that a user accepts later.
 type CreateRequest struct {
 	Grant      agentpay.Grant
 	MerchantID string
 	Plan       string
 	Asset      string
-	Amount     int64 // per period, in minor units
-	Interval   agentpay.Interval
-	TimeZone   string // whose calendar the periods follow
-	TrialDays  int    // 0: the first charge at approval
-	EndsAt     int64  // microseconds; 0: no end date
-	Cycles     int    // periods charged in all; 0: until canceled (not with EndsAt)
+	Amount     int64 // per period, in minor units; a metered plan's base fee (0 allowed)
+	// MaxAmount makes the plan metered: each period is charged at its
+	// end for Amount plus the usage the merchant reported, never more
+	// than MaxAmount, which is what the user's mandate allows per period.
+	MaxAmount int64
+	Interval  agentpay.Interval
+	TimeZone  string // whose calendar the periods follow
+	TrialDays int    // 0: the first period starts at approval
+	EndsAt    int64  // microseconds; 0: no end date
+	Cycles    int    // periods charged in all; 0: until canceled (not with EndsAt)
 }
 
-// PrepareCreate checks a proposal and returns the subscription,
+// check validates a proposal's terms and returns its time zone.
+func (req CreateRequest) check() (*time.Location, error) {
+	if req.Plan == "" || !text(req.Plan, PlanLengthMax) {
+		return nil, agentpay.ParamErrorf("plan", "invalid_plan", "plan is 1 to %d bytes of text", PlanLengthMax)
+	}
+	switch {
+	case req.MaxAmount < 0:
+		return nil, agentpay.ParamErrorf("max_amount", "invalid_amount", "max_amount must be 0 (a fixed price) or more")
+	case req.MaxAmount == 0 && req.Amount <= 0:
+		return nil, agentpay.ParamErrorf("amount", "invalid_amount", "amount must be more than 0")
+	case req.MaxAmount > 0 && (req.Amount < 0 || req.Amount >= req.MaxAmount):
+		return nil, agentpay.ParamErrorf("amount", "invalid_amount", "a metered plan's amount (its base fee) is 0 or more and less than max_amount")
+	}
+	if err := req.Interval.Validate("interval"); err != nil {
+		return nil, err
+	}
+	loc, err := agentpay.LoadLocation("time_zone", req.TimeZone)
+	if err != nil {
+		return nil, err
+	}
+	if req.TrialDays < 0 || req.TrialDays > agentpay.IntervalCountMax(agentpay.IntervalDay) {
+		return nil, agentpay.ParamErrorf("trial_days", "invalid_trial", "trial_days is 0 to %d",
+			agentpay.IntervalCountMax(agentpay.IntervalDay))
+	}
+	if req.Cycles < 0 || req.Cycles > CyclesMax || (req.Cycles > 0 && req.EndsAt != 0) {
+		return nil, agentpay.ParamErrorf("cycles", "invalid_cycles", "cycles is 0 to %d, and not with ends_at", CyclesMax)
+	}
+	return loc, nil
+}
+
+// begin sets sub's first period and end from now: periods start at the
+// trial's end, in calendar days of the subscription's zone.
+func (s *Service) begin(sub *store.Subscription, loc *time.Location) error {
+	anchor := s.now().Truncate(time.Microsecond)
+	if sub.TrialDays > 0 {
+		anchor = agentpay.Interval{Unit: agentpay.IntervalDay, Count: int(sub.TrialDays)}.Cycle(anchor, 1, loc)
+	}
+	if sub.Cycles > 0 {
+		sub.EndsAt = sub.Interval.Cycle(anchor, int(sub.Cycles), loc).UnixMicro()
+	}
+	if sub.EndsAt != 0 && sub.EndsAt <= anchor.UnixMicro() {
+		return agentpay.ParamErrorf("ends_at", "invalid_window", "ends_at must be after the first period starts")
+	}
+	sub.Anchor = anchor.UnixMicro()
+	sub.NextAttemptAt = sub.Anchor
+	if sub.MaxAmount > 0 {
+		sub.NextAttemptAt = meteredDue(*sub, 0, anchor, loc).UnixMicro()
+	}
+	return nil
+}
+
+// PrepareCreate checks an agent's proposal and returns the subscription,
 // incomplete, with the unit that records it and its mandate (kind
 // subscription, the merchant its only payee, the plan's amount per
 // payment and per period, anchored at the trial's end) for the user to
 // approve with a passkey.
 func (s *Service) PrepareCreate(ctx context.Context, req CreateRequest) (store.Subscription, *store.Unit, error) {
-	var sub store.Subscription
-	if req.Plan == "" || !text(req.Plan, PlanLengthMax) {
-		return sub, nil, agentpay.ParamErrorf("plan", "invalid_plan", "plan is 1 to %d bytes of text", PlanLengthMax)
+	if req.Grant.ID == "" {
+		return store.Subscription{}, nil, agentpay.ParamErrorf("grant", "invalid_id", "an agent's proposal names its grant")
 	}
-	if req.Amount <= 0 {
-		return sub, nil, agentpay.ParamErrorf("amount", "invalid_amount", "amount must be more than 0")
-	}
-	if err := req.Interval.Validate("interval"); err != nil {
-		return sub, nil, err
-	}
-	loc, err := agentpay.LoadLocation("time_zone", req.TimeZone)
+	sub, mer, err := s.proposal(ctx, req)
 	if err != nil {
 		return sub, nil, err
 	}
-	if req.TrialDays < 0 || req.TrialDays > agentpay.IntervalCountMax(agentpay.IntervalDay) {
-		return sub, nil, agentpay.ParamErrorf("trial_days", "invalid_trial", "trial_days is 0 to %d",
-			agentpay.IntervalCountMax(agentpay.IntervalDay))
-	}
-	if req.Cycles < 0 || req.Cycles > CyclesMax || (req.Cycles > 0 && req.EndsAt != 0) {
-		return sub, nil, agentpay.ParamErrorf("cycles", "invalid_cycles", "cycles is 0 to %d, and not with ends_at", CyclesMax)
-	}
-	now := s.now()
-	anchor := now.Truncate(time.Microsecond)
-	if req.TrialDays > 0 {
-		// Calendar days in the user's zone, like the periods.
-		anchor = agentpay.Interval{Unit: agentpay.IntervalDay, Count: req.TrialDays}.Cycle(anchor, 1, loc)
-	}
-	endsAt := req.EndsAt
-	if req.Cycles > 0 {
-		endsAt = req.Interval.Cycle(anchor, req.Cycles, loc).UnixMicro()
-	}
-	if endsAt != 0 && endsAt <= anchor.UnixMicro() {
-		return sub, nil, agentpay.ParamErrorf("ends_at", "invalid_window", "ends_at must be after the first charge")
+	sub.UserID, sub.GrantID = req.Grant.UserID, req.Grant.ID
+	return s.propose(ctx, sub, mer, false, "subscription.created")
+}
+
+// proposal checks req and returns the subscription it proposes, as yet
+// without user, schedule or mandate.
+func (s *Service) proposal(ctx context.Context, req CreateRequest) (store.Subscription, store.StoredMerchant, error) {
+	if _, err := req.check(); err != nil {
+		return store.Subscription{}, store.StoredMerchant{}, err
 	}
 	mer, err := s.DB.Merchant(ctx, req.MerchantID)
 	if err != nil && agentpay.ErrorKind(err) != agentpay.ENOTFOUND {
-		return sub, nil, err
+		return store.Subscription{}, mer, err
 	}
-	m, unit, err := s.Payments.PrepareProposeMandate(ctx, agentpay.Mandate{Kind: agentpay.MandateSubscription,
-		UserID: req.Grant.UserID, GrantID: req.Grant.ID, MerchantID: req.MerchantID, Asset: req.Asset,
-		PerPaymentMax: req.Amount, Budget: req.Amount, Period: req.Interval, TimeZone: req.TimeZone,
-		StartsAt: anchor.UnixMicro(), EndsAt: endsAt, Description: describe(mer.Name, req.Plan, req.Amount, req.Asset, req.Interval)})
+	us := s.now().UnixMicro()
+	return store.Subscription{ID: agentpay.NewID("sub"), MerchantID: req.MerchantID, Plan: req.Plan, Asset: req.Asset,
+		Amount: req.Amount, MaxAmount: req.MaxAmount, Interval: req.Interval, TimeZone: req.TimeZone,
+		TrialDays: int64(req.TrialDays), Cycles: int64(req.Cycles), EndsAt: req.EndsAt,
+		CreatedAt: us, UpdatedAt: us, Version: 1}, mer, nil
+}
+
+// propose schedules sub (its user set) from now and proposes its mandate,
+// returning sub incomplete with the unit that writes both: a new row, or
+// an offer's versioned update. The mandate's payee and amounts checks are
+// PrepareProposeMandate's (an agent's grant, the user's tier).
+func (s *Service) propose(ctx context.Context, sub store.Subscription, mer store.StoredMerchant, stored bool, typ string) (store.Subscription, *store.Unit, error) {
+	loc, err := agentpay.LoadLocation("time_zone", sub.TimeZone)
 	if err != nil {
 		return sub, nil, err
 	}
-	us := now.UnixMicro()
-	sub = store.Subscription{ID: agentpay.NewID("sub"), UserID: req.Grant.UserID, GrantID: req.Grant.ID,
-		MerchantID: req.MerchantID, MandateID: m.ID, WaitingMandateID: m.ID, Plan: req.Plan, Asset: req.Asset,
-		Amount: req.Amount, Interval: req.Interval, TimeZone: req.TimeZone, Anchor: anchor.UnixMicro(), EndsAt: endsAt,
-		Status: Incomplete, NextAttemptAt: anchor.UnixMicro(), CreatedAt: us, UpdatedAt: us, Version: 1}
-	s.emit(unit, mer, &sub, "subscription.created", eventExtra{}) // first: it numbers the event in the row
+	if err := s.begin(&sub, loc); err != nil {
+		return sub, nil, err
+	}
+	m, unit, err := s.Payments.PrepareProposeMandate(ctx, mandateTerms(sub, sub.Amount, loc, mer.Name))
+	if err != nil {
+		return sub, nil, err
+	}
+	sub.MandateID, sub.WaitingMandateID, sub.Status = m.ID, m.ID, Incomplete
+	if stored { // an offer accepted
+		u, err := s.update(ctx, &sub, eventExtra{By: "user"}, typ)
+		if err != nil {
+			return sub, nil, err
+		}
+		return sub, merge(u, unit), nil
+	}
+	s.emit(unit, mer, &sub, typ, eventExtra{}) // first: it numbers the event in the row
 	unit.Rows = append(unit.Rows, store.SubscriptionRow(sub))
 	return sub, unit, nil
 }
 
+// mandateTerms are the terms of sub's mandate at amount per period: the
+// merchant its only payee, anchored at the first period, so its budget
+// periods are the subscription's. A metered plan's mandate allows its
+// maximum per period, and outlives the subscription's end by the time its
+// last period's charge (at the period's end) and dunning take.
+func mandateTerms(sub store.Subscription, amount int64, loc *time.Location, merchant string) agentpay.Mandate {
+	max, endsAt := amount, sub.EndsAt
+	if sub.MaxAmount > 0 {
+		max = sub.MaxAmount
+		if endsAt != 0 {
+			anchor := timeMicro(sub.Anchor).In(loc)
+			if last, _, _, ok := sub.Interval.PeriodOf(anchor, timeMicro(endsAt-1).In(loc), loc); ok {
+				endsAt = meteredDue(sub, int64(last), anchor, loc).Add(dunningSpan).UnixMicro()
+			}
+		}
+	}
+	return agentpay.Mandate{Kind: agentpay.MandateSubscription, UserID: sub.UserID, GrantID: sub.GrantID,
+		MerchantID: sub.MerchantID, Asset: sub.Asset, PerPaymentMax: max, Budget: max, Period: sub.Interval,
+		TimeZone: sub.TimeZone, StartsAt: sub.Anchor, EndsAt: endsAt,
+		Description: describe(merchant, sub.Plan, amount, sub.MaxAmount, sub.Asset, sub.Interval)}
+}
+
 // describe is what the user reads when approving the mandate.
-func describe(merchant, plan string, amount int64, asset string, iv agentpay.Interval) string {
-	a, err := agentpay.FormatAmount(amount, asset)
-	if err != nil {
-		a = "?"
+func describe(merchant, plan string, amount, maxAmount int64, asset string, iv agentpay.Interval) string {
+	format := func(v int64) string {
+		a, err := agentpay.FormatAmount(v, asset)
+		if err != nil {
+			return "?"
+		}
+		return a + " " + asset
 	}
 	every := string(iv.Unit)
 	if iv.Count > 1 {
@@ -146,7 +237,14 @@ func describe(merchant, plan string, amount int64, asset string, iv agentpay.Int
 	if merchant != "" {
 		d += " at " + merchant
 	}
-	d += ": " + a + " " + asset + " every " + every
+	if maxAmount > 0 {
+		d += ": usage charged at the end of every " + every + ", at most " + format(maxAmount)
+		if amount > 0 {
+			d += " (a base fee of " + format(amount) + " included)"
+		}
+	} else {
+		d += ": " + format(amount) + " every " + every
+	}
 	if len(d) > agentpay.MandateDescriptionLengthMax {
 		d = d[:agentpay.MandateDescriptionLengthMax]
 		for !utf8.ValidString(d) {
@@ -163,6 +261,12 @@ func text(v string, max int) bool {
 // ForUser returns a subscription of userID; another user's is not found.
 func (s *Service) ForUser(ctx context.Context, userID, id string) (store.Subscription, error) {
 	return s.owned(ctx, id, func(sub store.Subscription) bool { return sub.UserID == userID })
+}
+
+// ForMerchant returns a subscription with merchantID; another merchant's
+// is not found.
+func (s *Service) ForMerchant(ctx context.Context, merchantID, id string) (store.Subscription, error) {
+	return s.owned(ctx, id, func(sub store.Subscription) bool { return sub.MerchantID == merchantID })
 }
 
 // ForGrant returns a subscription proposed under grantID; another grant's
