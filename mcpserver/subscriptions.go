@@ -14,7 +14,8 @@ import (
 type CreateSubscriptionInput struct {
 	Merchant      string `json:"merchant" jsonschema:"the merchant's id (mer_...) from list_merchants"`
 	Plan          string `json:"plan" jsonschema:"the plan's name as the merchant calls it, e.g. Tea box monthly"`
-	Amount        int64  `json:"amount" jsonschema:"the price per period in minor units of the asset (999 is 9.99 USD)"`
+	Amount        int64  `json:"amount" jsonschema:"the price per period in minor units of the asset (999 is 9.99 USD); for a metered plan its base fee, may be 0"`
+	MaxAmount     int64  `json:"max_amount,omitempty" jsonschema:"only for metered plans (billed by usage at each period's end): the most charged per period, in minor units"`
 	Asset         string `json:"asset" jsonschema:"the currency, e.g. USD"`
 	IntervalUnit  string `json:"interval_unit" jsonschema:"day, week, month or year"`
 	IntervalCount int    `json:"interval_count,omitempty" jsonschema:"every how many units (default 1)"`
@@ -106,7 +107,7 @@ func (s *Server) createSubscription(ctx context.Context, _ *mcp.CallToolRequest,
 		count = 1
 	}
 	sub, err := s.agent.CreateSubscription(kctx, sdk.SubscriptionRequest{Merchant: in.Merchant, Plan: in.Plan,
-		Asset: in.Asset, Amount: in.Amount, Interval: sdk.Interval{Unit: in.IntervalUnit, Count: count},
+		Asset: in.Asset, Amount: in.Amount, MaxAmount: in.MaxAmount, Interval: sdk.Interval{Unit: in.IntervalUnit, Count: count},
 		TimeZone: in.TimeZone, TrialDays: in.TrialDays, Cycles: in.Cycles})
 	if err != nil {
 		return nil, SubscriptionOutput{}, s.apiError(ctx, err)

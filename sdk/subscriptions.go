@@ -14,9 +14,16 @@ import (
 // every period itself, retrying failed charges (1, 3 and 5 days after the
 // first failure) before canceling. The user (account page, /v1/me API) or
 // the agent may pause, resume or cancel it at any time.
+//
+// A merchant may offer a plan itself (Merchant.OfferSubscription): its
+// customer accepts the offer at AcceptURL and approves the mandate with a
+// passkey. A metered plan (MaxAmount) is charged at each period's end for
+// its base Amount plus the usage the merchant reported (ReportUsage),
+// never more than MaxAmount.
 
 // Subscription statuses.
 const (
+	SubscriptionOffered    = "offered"    // a merchant's offer no user accepted yet
 	SubscriptionIncomplete = "incomplete" // waiting for the user's approval
 	SubscriptionTrialing   = "trialing"
 	SubscriptionActive     = "active"
@@ -30,6 +37,9 @@ const (
 // the subscription).
 const (
 	EventSubscriptionCreated         = "subscription.created"
+	EventSubscriptionOffered         = "subscription.offered"
+	EventSubscriptionAccepted        = "subscription.accepted"
+	EventSubscriptionPeriodClosed    = "subscription.period_closed" // a metered period with nothing to charge
 	EventSubscriptionActivated       = "subscription.activated"
 	EventSubscriptionCharged         = "subscription.charged"
 	EventSubscriptionChargeFailed    = "subscription.charge_failed"
@@ -46,12 +56,15 @@ const (
 // SubscriptionRequest proposes a subscription to Merchant's Plan: Amount
 // (minor units of Asset) every Interval in TimeZone's calendar, after
 // TrialDays, until EndsAt (zero: no end date) or for Cycles periods (0:
-// until canceled).
+// until canceled). MaxAmount > 0 makes it metered: Amount is a base fee
+// (may be 0), and each period is charged at its end for at most MaxAmount.
+// A merchant's offer leaves Merchant empty (or names itself).
 type SubscriptionRequest struct {
-	Merchant  string     `json:"merchant"`
+	Merchant  string     `json:"merchant,omitempty"`
 	Plan      string     `json:"plan"`
 	Asset     string     `json:"asset"`
 	Amount    int64      `json:"amount"`
+	MaxAmount int64      `json:"max_amount,omitempty"`
 	Interval  Interval   `json:"interval"`
 	TimeZone  string     `json:"time_zone"`
 	TrialDays int        `json:"trial_days,omitempty"`
@@ -59,7 +72,9 @@ type SubscriptionRequest struct {
 	Cycles    int        `json:"cycles,omitempty"`
 }
 
-// Subscription is a subscription as its agent and its user see it.
+// Subscription is a subscription as its agent, its user and its merchant
+// see it. Merchants see the payer's pseudonym (Payer), never the user or
+// the agent's grant.
 type Subscription struct {
 	Object         string         `json:"object"`
 	ID             string         `json:"id"`
@@ -68,19 +83,25 @@ type Subscription struct {
 	Merchant       string         `json:"merchant"`
 	Asset          string         `json:"asset"`
 	Amount         int64          `json:"amount"`
+	MaxAmount      int64          `json:"max_amount,omitempty"`
 	Interval       Interval       `json:"interval"`
 	TimeZone       string         `json:"time_zone"`
-	Mandate        string         `json:"mandate"`
+	Mandate        string         `json:"mandate,omitempty"`
 	ApprovalURL    string         `json:"approval_url,omitempty"`
+	AcceptURL      string         `json:"accept_url,omitempty"`
+	OfferExpiresAt *time.Time     `json:"offer_expires_at,omitempty"`
+	TrialDays      int64          `json:"trial_days,omitempty"`
+	Cycles         int64          `json:"cycles,omitempty"`
+	Payer          string         `json:"payer,omitempty"`
 	PendingChange  *PendingChange `json:"pending_change,omitempty"`
-	StartsAt       time.Time      `json:"starts_at"`
+	StartsAt       time.Time      `json:"starts_at,omitzero"`
 	NextChargeAt   *time.Time     `json:"next_charge_at,omitempty"`
 	NextPeriod     int64          `json:"next_period"`
 	FailedAttempts int64          `json:"failed_attempts"`
 	DeclineCode    string         `json:"decline_code,omitempty"`
 	EndsAt         *time.Time     `json:"ends_at,omitempty"`
 	CanceledBy     string         `json:"canceled_by,omitempty"`
-	Grant          string         `json:"grant"`
+	Grant          string         `json:"grant,omitempty"`
 	CreatedAt      time.Time      `json:"created_at"`
 	UpdatedAt      time.Time      `json:"updated_at"`
 }
@@ -114,6 +135,14 @@ func (a *Agent) Subscription(ctx context.Context, id string) (*Subscription, err
 // Subscriptions lists the grant's subscriptions, newest first, limit (1 to
 // 100) at a time after the subscription startingAfter ("" for the newest).
 func (a *Agent) Subscriptions(ctx context.Context, limit int, startingAfter string) (*SubscriptionList, error) {
+	var l SubscriptionList
+	if err := a.Do(ctx, http.MethodGet, subscriptionsPath(limit, startingAfter), nil, &l); err != nil {
+		return nil, err
+	}
+	return &l, nil
+}
+
+func subscriptionsPath(limit int, startingAfter string) string {
 	q := url.Values{}
 	if limit > 0 {
 		q.Set("limit", fmt.Sprint(limit))
@@ -125,11 +154,7 @@ func (a *Agent) Subscriptions(ctx context.Context, limit int, startingAfter stri
 	if len(q) > 0 {
 		path += "?" + q.Encode()
 	}
-	var l SubscriptionList
-	if err := a.Do(ctx, http.MethodGet, path, nil, &l); err != nil {
-		return nil, err
-	}
-	return &l, nil
+	return path
 }
 
 // PauseSubscription pauses a subscription and its mandate at once: nothing
@@ -165,4 +190,71 @@ func (a *Agent) subscriptionCall(ctx context.Context, method, path string, body 
 		return nil, err
 	}
 	return &s, nil
+}
+
+// OfferSubscription offers the merchant's plan (req.Merchant empty): the
+// customer the merchant sends AcceptURL to accepts it within a week and
+// approves its mandate with their passkey.
+func (m *Merchant) OfferSubscription(ctx context.Context, req SubscriptionRequest) (*Subscription, error) {
+	var s Subscription
+	if err := m.Do(ctx, http.MethodPost, "/v1/subscriptions", req, &s); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// Subscription reads one of the merchant's subscriptions.
+func (m *Merchant) Subscription(ctx context.Context, id string) (*Subscription, error) {
+	var s Subscription
+	if err := m.Do(ctx, http.MethodGet, "/v1/subscriptions/"+url.PathEscape(id), nil, &s); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// Subscriptions lists the merchant's subscriptions and offers, newest
+// first, limit (1 to 100) at a time after startingAfter ("" for the
+// newest).
+func (m *Merchant) Subscriptions(ctx context.Context, limit int, startingAfter string) (*SubscriptionList, error) {
+	var l SubscriptionList
+	if err := m.Do(ctx, http.MethodGet, subscriptionsPath(limit, startingAfter), nil, &l); err != nil {
+		return nil, err
+	}
+	return &l, nil
+}
+
+// CancelSubscription ends a subscription (or withdraws an offer) at once;
+// its mandate is revoked.
+func (m *Merchant) CancelSubscription(ctx context.Context, id string) (*Subscription, error) {
+	var s Subscription
+	if err := m.Do(ctx, http.MethodPost, "/v1/subscriptions/"+url.PathEscape(id)+"/cancel", struct{}{}, &s); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// Usage is usage a merchant reported in one period of a metered plan.
+type Usage struct {
+	Object       string    `json:"object"`
+	Subscription string    `json:"subscription"`
+	Period       int64     `json:"period"`
+	PeriodStart  time.Time `json:"period_start"`
+	PeriodEnd    time.Time `json:"period_end"`
+	Amount       int64     `json:"amount"`
+	PeriodUsage  int64     `json:"period_usage"` // reported this period, this report included
+	BaseAmount   int64     `json:"base_amount"`
+	MaxAmount    int64     `json:"max_amount"`
+	ChargeAt     time.Time `json:"charge_at"`
+}
+
+// ReportUsage adds amount (minor units) of usage to the period under way
+// of a metered subscription; usage that would take the period's charge
+// above MaxAmount is refused (usage_over_max).
+func (m *Merchant) ReportUsage(ctx context.Context, id string, amount int64) (*Usage, error) {
+	var u Usage
+	if err := m.Do(ctx, http.MethodPost, "/v1/subscriptions/"+url.PathEscape(id)+"/usage",
+		map[string]int64{"amount": amount}, &u); err != nil {
+		return nil, err
+	}
+	return &u, nil
 }

@@ -66,3 +66,42 @@ func TestSubscriptions(t *testing.T) {
 	_, err = a.CancelSubscription(ctx, sub.ID)
 	wantSDKCode(t, "cancel twice", err, 409, "subscription_canceled")
 }
+
+// A merchant offers a metered plan, the customer accepts it and approves
+// its mandate, and the merchant reports usage, reads and cancels it.
+func TestMerchantSubscriptionOffer(t *testing.T) {
+	s := newShop(t)
+	ctx := context.Background()
+	off, err := s.merchant.OfferSubscription(ctx, sdk.SubscriptionRequest{Plan: "API calls", Asset: "USD", MaxAmount: 20_00,
+		Interval: sdk.Interval{Unit: "month", Count: 1}, TimeZone: "UTC"})
+	if err != nil || off.Status != sdk.SubscriptionOffered || !strings.HasSuffix(off.AcceptURL, "/subscribe/"+off.ID) {
+		t.Fatalf("offer %+v %v", off, err)
+	}
+	sub, u, err := s.Srv.Subscriptions.PrepareAccept(ctx, "usr_sdk", off.ID)
+	if err == nil {
+		err = s.DB.Committer.Submit(ctx, u).Err
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.approveMandate(sub.MandateID)
+	if _, err := s.Srv.Subscriptions.RunDue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	use, err := s.merchant.ReportUsage(ctx, off.ID, 7_50)
+	if err != nil || use.PeriodUsage != 7_50 || use.MaxAmount != 20_00 {
+		t.Fatalf("usage %+v %v", use, err)
+	}
+	_, err = s.merchant.ReportUsage(ctx, off.ID, 12_51)
+	wantSDKCode(t, "over the max", err, 400, "usage_over_max")
+	got, err := s.merchant.Subscription(ctx, off.ID)
+	if err != nil || got.Status != sdk.SubscriptionActive || got.Payer == "" || got.Grant != "" {
+		t.Fatalf("read %+v %v", got, err)
+	}
+	if l, err := s.merchant.Subscriptions(ctx, 10, ""); err != nil || len(l.Data) != 1 {
+		t.Fatalf("list %+v %v", l, err)
+	}
+	if got, err := s.merchant.CancelSubscription(ctx, off.ID); err != nil || got.Status != sdk.SubscriptionCanceled {
+		t.Fatalf("cancel %+v %v", got, err)
+	}
+}
