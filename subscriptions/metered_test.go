@@ -226,4 +226,3 @@ func TestMeteredResume(t *testing.T) {
 		}
 	})
 }
-
