@@ -20,6 +20,32 @@ const (
 	MerchantSuspended MerchantStatus = "suspended"
 )
 
+// MerchantKind says who a merchant is: a business selling things, or a
+// creator (a writer, streamer, open-source maintainer) who receives tips.
+// Agents see it in the directory, so they can tell whom a tip may go to.
+type MerchantKind string
+
+// Merchant kinds.
+const (
+	MerchantBusiness MerchantKind = "business" // the default
+	MerchantCreator  MerchantKind = "creator"
+)
+
+// Valid reports whether k is one of the kinds.
+func (k MerchantKind) Valid() bool { return k == MerchantBusiness || k == MerchantCreator }
+
+// ParseMerchantKind reads a kind as the API takes it: "" is a business.
+// param names the field in the error (invalid_kind).
+func ParseMerchantKind(param, s string) (MerchantKind, error) {
+	if s == "" {
+		return MerchantBusiness, nil
+	}
+	if k := MerchantKind(s); k.Valid() {
+		return k, nil
+	}
+	return "", ParamErrorf(param, "invalid_kind", "%s must be business or creator", param)
+}
+
 // Limits and formats of merchants and their secrets.
 const (
 	MerchantNameLengthMax = 200
@@ -33,11 +59,12 @@ const (
 	APIKeyDisplayPrefixLength = 12
 )
 
-// Merchant is a business agents pay. Its secrets (API keys, the webhook
+// Merchant is a business or creator agents pay. Its secrets (API keys, the webhook
 // signing secret) are not part of it.
 type Merchant struct {
 	ID              string // "mer_…"
 	Name            string
+	Kind            MerchantKind
 	MCC             string // ISO 18245 merchant category code: four digits
 	Country         string // ISO 3166-1 alpha-2
 	SettlementAsset string
@@ -56,6 +83,9 @@ func (m Merchant) Validate() error {
 	}
 	if !utf8.ValidString(m.Name) || strings.IndexFunc(m.Name, unicode.IsControl) >= 0 {
 		return ParamErrorf("name", "invalid_name", "name must be UTF-8 text without control characters")
+	}
+	if !m.Kind.Valid() {
+		return ParamErrorf("kind", "invalid_kind", "kind must be business or creator")
 	}
 	if len(m.MCC) != 4 || strings.Trim(m.MCC, "0123456789") != "" {
 		return ParamErrorf("mcc", "invalid_mcc", "mcc must be a merchant category code of exactly 4 digits")

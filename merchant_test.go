@@ -9,7 +9,7 @@ import (
 )
 
 func validMerchant() agentpay.Merchant {
-	return agentpay.Merchant{ID: agentpay.NewID("mer"), Name: "Café Ωmega", MCC: "5812", Country: "FR",
+	return agentpay.Merchant{ID: agentpay.NewID("mer"), Name: "Café Ωmega", Kind: agentpay.MerchantBusiness, MCC: "5812", Country: "FR",
 		SettlementAsset: "EUR", WebhookURL: "https://example.com/hooks", Status: agentpay.MerchantActive, CreatedAt: 1}
 }
 
@@ -26,6 +26,10 @@ func TestMerchantValidate(t *testing.T) {
 		{"digital settlement asset", func(m *agentpay.Merchant) { m.SettlementAsset = "USDC" }, ""},
 		{"http localhost", func(m *agentpay.Merchant) { m.WebhookURL = "http://localhost:8080/h" }, ""},
 		{"http 127.0.0.1", func(m *agentpay.Merchant) { m.WebhookURL = "http://127.0.0.1/h?x=1" }, ""},
+		{"creator", func(m *agentpay.Merchant) { m.Kind = agentpay.MerchantCreator }, ""},
+		{"no kind", func(m *agentpay.Merchant) { m.Kind = "" }, "kind"},
+		{"unknown kind", func(m *agentpay.Merchant) { m.Kind = "person" }, "kind"},
+		{"kind in capitals", func(m *agentpay.Merchant) { m.Kind = "Creator" }, "kind"},
 		{"bad id prefix", func(m *agentpay.Merchant) { m.ID = "acc_1" }, "id"},
 		{"empty name", func(m *agentpay.Merchant) { m.Name = "" }, "name"},
 		{"long name", func(m *agentpay.Merchant) { m.Name = strings.Repeat("a", 201) }, "name"},
@@ -69,6 +73,29 @@ func TestMerchantValidate(t *testing.T) {
 				t.Fatalf("Validate() = %v, want an invalid error on %s", err, tt.param)
 			}
 		})
+	}
+}
+
+func TestParseMerchantKind(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want agentpay.MerchantKind
+		ok   bool
+	}{
+		{"", agentpay.MerchantBusiness, true},
+		{"business", agentpay.MerchantBusiness, true},
+		{"creator", agentpay.MerchantCreator, true},
+		{"Creator", "", false},
+		{" creator", "", false},
+		{"individual", "", false},
+	} {
+		got, err := agentpay.ParseMerchantKind("kind", tt.in)
+		if tt.ok != (err == nil) || got != tt.want {
+			t.Fatalf("ParseMerchantKind(%q) = %q, %v", tt.in, got, err)
+		}
+		if err != nil && (agentpay.ErrorCode(err) != "invalid_kind" || err.(*agentpay.Error).Param != "kind") {
+			t.Fatalf("ParseMerchantKind(%q): %v, want invalid_kind on kind", tt.in, err)
+		}
 	}
 }
 

@@ -33,6 +33,7 @@ type directoryMerchantJSON struct {
 	Object   string   `json:"object"`
 	ID       string   `json:"id"`
 	Name     string   `json:"name"`
+	Kind     string   `json:"kind"`     // business, or creator (a person who receives tips)
 	Category string   `json:"category"` // ISO 18245 merchant category code
 	Country  string   `json:"country"`
 	Assets   []string `json:"assets"` // the assets it takes: those it has a ledger account in
@@ -44,9 +45,9 @@ type directoryListJSON struct {
 	HasMore bool                    `json:"has_more"`
 }
 
-// listDirectory is GET /v1/directory/merchants?limit=&starting_after=&q=:
+// listDirectory is GET /v1/directory/merchants?limit=&starting_after=&q=&kind=:
 // active merchants in id order (oldest first), q a case-insensitive part of
-// the name.
+// the name, kind business or creator.
 func (s *Server) listDirectory(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	limit := 20
@@ -68,7 +69,14 @@ func (s *Server) listDirectory(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, agentpay.ParamErrorf("q", "invalid_query", "q is at most %d bytes of text", DirectoryQueryMax))
 		return
 	}
-	list, err := s.DB.Directory(r.Context(), after, name, limit+1)
+	var kind agentpay.MerchantKind // none: any
+	if vs, ok := q["kind"]; ok {
+		if kind = agentpay.MerchantKind(vs[0]); len(vs) != 1 || !kind.Valid() {
+			s.writeError(w, r, agentpay.ParamErrorf("kind", "invalid_kind", "kind is one of business or creator"))
+			return
+		}
+	}
+	list, err := s.DB.Directory(r.Context(), store.DirectoryQuery{After: after, Name: name, Kind: kind, Limit: limit + 1})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -103,5 +111,6 @@ func (s *Server) getDirectoryMerchant(w http.ResponseWriter, r *http.Request) {
 }
 
 func directoryJSON(m store.DirectoryMerchant) directoryMerchantJSON {
-	return directoryMerchantJSON{Object: "merchant", ID: m.ID, Name: m.Name, Category: m.MCC, Country: m.Country, Assets: m.Assets}
+	return directoryMerchantJSON{Object: "merchant", ID: m.ID, Name: m.Name, Kind: string(m.Kind), Category: m.MCC,
+		Country: m.Country, Assets: m.Assets}
 }

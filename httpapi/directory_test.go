@@ -16,6 +16,7 @@ type directoryMerchantOut struct {
 	Object   string   `json:"object"`
 	ID       string   `json:"id"`
 	Name     string   `json:"name"`
+	Kind     string   `json:"kind"`
 	Category string   `json:"category"`
 	Country  string   `json:"country"`
 	Assets   []string `json:"assets"`

@@ -18,6 +18,7 @@ type merchantJSON struct {
 	Object          string `json:"object"`
 	ID              string `json:"id"`
 	Name            string `json:"name"`
+	Kind            string `json:"kind"` // business or creator
 	MCC             string `json:"mcc"`
 	Country         string `json:"country"`
 	SettlementAsset string `json:"settlement_asset"`
@@ -27,7 +28,7 @@ type merchantJSON struct {
 }
 
 func toMerchantJSON(m agentpay.Merchant) merchantJSON {
-	return merchantJSON{Object: "merchant", ID: m.ID, Name: m.Name, MCC: m.MCC, Country: m.Country,
+	return merchantJSON{Object: "merchant", ID: m.ID, Name: m.Name, Kind: string(m.Kind), MCC: m.MCC, Country: m.Country,
 		SettlementAsset: m.SettlementAsset, WebhookURL: m.WebhookURL, Status: string(m.Status), CreatedAt: timeString(m.CreatedAt)}
 }
 
@@ -70,6 +71,7 @@ type onboardingJSON struct {
 
 type createMerchantRequest struct {
 	Name            string `json:"name"`
+	Kind            string `json:"kind"` // business (the default) or creator
 	MCC             string `json:"mcc"`
 	Country         string `json:"country"`
 	SettlementAsset string `json:"settlement_asset"`
@@ -89,8 +91,12 @@ func (s *Server) createMerchant(r *http.Request, body []byte) (*store.Unit, func
 	if err := decode(body, &req); err != nil {
 		return nil, nil, err
 	}
+	kind, err := agentpay.ParseMerchantKind("kind", req.Kind)
+	if err != nil {
+		return nil, nil, err
+	}
 	now := time.Now().UnixMicro()
-	m := agentpay.Merchant{ID: agentpay.NewID("mer"), Name: req.Name, MCC: req.MCC, Country: req.Country,
+	m := agentpay.Merchant{ID: agentpay.NewID("mer"), Name: req.Name, Kind: kind, MCC: req.MCC, Country: req.Country,
 		SettlementAsset: req.SettlementAsset, WebhookURL: req.WebhookURL, Status: agentpay.MerchantActive, CreatedAt: now}
 	if err := m.Validate(); err != nil {
 		return nil, nil, err

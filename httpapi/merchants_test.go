@@ -21,6 +21,7 @@ type merchantOut struct {
 	Object          string `json:"object"`
 	ID              string `json:"id"`
 	Name            string `json:"name"`
+	Kind            string `json:"kind"`
 	MCC             string `json:"mcc"`
 	Country         string `json:"country"`
 	SettlementAsset string `json:"settlement_asset"`
@@ -104,7 +105,7 @@ func TestMerchantOnboarding(t *testing.T) {
 	forEachDB(t, func(t *testing.T, a *api) {
 		o := a.onboard(merchantBody)
 		m := o.Merchant
-		if o.Object != "merchant_onboarding" || !strings.HasPrefix(m.ID, "mer_") || m.Name != "Acme Books" || m.MCC != "5942" ||
+		if o.Object != "merchant_onboarding" || !strings.HasPrefix(m.ID, "mer_") || m.Name != "Acme Books" || m.Kind != "business" || m.MCC != "5942" ||
 			m.Country != "DE" || m.SettlementAsset != "EUR" || m.WebhookURL != "https://acme.example/hooks" || m.Status != "active" {
 			t.Fatalf("onboarding: %+v", o)
 		}
@@ -181,6 +182,9 @@ func TestMerchantOnboardingValidation(t *testing.T) {
 			{with("mcc", "59a2"), "invalid_mcc", "mcc"},
 			{with("country", "de"), "invalid_country", "country"},
 			{with("country", "DEU"), "invalid_country", "country"},
+			{with("kind", "person"), "invalid_kind", "kind"},
+			{with("kind", "Creator"), "invalid_kind", "kind"},
+			{with("kind", 1), "invalid_type", "kind"},
 			{with("settlement_asset", "XXQ"), "unknown_asset", "settlement_asset"},
 			{with("settlement_asset", ""), "unknown_asset", "settlement_asset"},
 			{with("webhook_url", "http://acme.example/h"), "invalid_webhook_url", "webhook_url"},

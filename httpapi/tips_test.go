@@ -11,7 +11,9 @@ import (
 
 	"github.com/agentpay/agentpay"
 	"github.com/agentpay/agentpay/agentauth"
+	"github.com/agentpay/agentpay/identity"
 	"github.com/agentpay/agentpay/linking"
+	"github.com/agentpay/agentpay/payments"
 	"github.com/agentpay/agentpay/store"
 )
 
@@ -224,5 +226,188 @@ func TestTipsAPI(t *testing.T) {
 		if c := decodeClaim(t, r); c.Payment != tip.ID || c.Amount != 1_50 {
 			t.Fatalf("claim on a tip: %v", r)
 		}
+	})
+}
+
+// approve has the user approve the payment id, as stored now, with their
+// passkey; it returns the payment as approved.
+func (s *claimShop) approve(id string) agentpay.Payment {
+	t := s.t
+	t.Helper()
+	stored, err := s.n.db.Payment(s.ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	obj, err := s.n.srv.Payments.Approval(s.ctx, stored, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cid, assertion, err := s.pk.BeginApproval(s.ctx, s.ada.id, id, obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := s.pk.FinishApproval(s.ctx, s.ada.id, cid, s.key.Get(t, assertion))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := s.n.srv.Payments.Approve(s.ctx, s.ada.id, id, ev)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// A tip above the grant's auto-approve amount asks the user; their passkey
+// approval gives it: captured for the merchant at once (less the
+// protection fee), listed as captured, nothing left for the merchant to
+// capture; and the user can report a problem with it like any payment.
+func TestTipApprovedIsCaptured(t *testing.T) {
+	forEachSharedDB(t, func(t *testing.T, db, _ *store.DB) {
+		s := newClaimShop(t, db)
+		ag := linkAgent(t, s.n, linking.Approval{UserID: s.ada.id, TipAutoApproveMax: 2_00})
+		s.tipsMandate(ag, 3_00, 10_00)
+		merchantAcc, wallet := s.merchant.AccountID, identity.WalletID(s.ada.id, "USD")
+		merchantBefore, walletBefore := s.a.account(merchantAcc).Balance, s.a.account(wallet).Balance
+
+		r := s.sendTip(ag, "big-tip", s.tipBody(4_00, "thank you for the library"))
+		mustStatus(t, r, http.StatusCreated)
+		var tip tipOut
+		r.decode(t, &tip)
+		if tip.Status != "requires_approval" || tip.ApprovalURL == "" || tip.Tip == nil || tip.Tip.AutoApproved {
+			t.Fatalf("a tip above the auto-approve amount: %v", r)
+		}
+		if bal := s.a.account(wallet).Balance; bal != walletBefore {
+			t.Fatalf("money moved before the approval: wallet %d, was %d", bal, walletBefore)
+		}
+
+		p := s.approve(tip.ID)
+		if p.Status != agentpay.PaymentCaptured || p.Captured != 4_00 {
+			t.Fatalf("approved: %s captured %d", p.Status, p.Captured)
+		}
+		fee := payments.ProtectionFee(4_00, 0, 0)
+		if bal := s.a.account(merchantAcc).Balance; bal != merchantBefore+4_00-fee {
+			t.Fatalf("merchant balance %d, want %d", bal, merchantBefore+4_00-fee)
+		}
+		if acc := s.a.account(wallet); acc.Balance != walletBefore-4_00 || acc.DebitsPending != 0 {
+			t.Fatalf("wallet %+v, want %d and nothing held", acc, walletBefore-4_00)
+		}
+		s.a.checkLedger()
+		mustRefuse(t, s.a.as(s.merchant.APIKey, "POST", "/v1/payments/"+tip.ID+"/capture", "cap-tip", ""), http.StatusConflict, "payment_captured")
+
+		// Everyone lists it as captured.
+		var mine, received, users tipListOut
+		r = s.n.send(ag.sign(t, s.n.srv.PublicBaseURL, "GET", "/v1/tips", "", agentauth.SignParams{}), "")
+		r.decode(t, &mine)
+		r = s.a.as(s.merchant.APIKey, "GET", "/v1/tips", "", "")
+		r.decode(t, &received)
+		r = me(s.a, s.ada, "GET", "/v1/me/tips", "", "", "")
+		r.decode(t, &users)
+		for who, l := range map[string]tipListOut{"agent": mine, "merchant": received, "user": users} {
+			if len(l.Data) != 1 || l.Data[0].Payment != tip.ID || l.Data[0].Status != "captured" || l.Data[0].AutoApproved {
+				t.Fatalf("the %s's tips: %+v", who, l)
+			}
+		}
+		// The agent's view of the payment says so too.
+		var seen tipOut
+		r = s.n.send(ag.sign(t, s.n.srv.PublicBaseURL, "GET", "/v1/payments/"+tip.ID, "", agentauth.SignParams{}), "")
+		mustStatus(t, r, http.StatusOK)
+		r.decode(t, &seen)
+		if seen.Status != "captured" || seen.Captured != 4_00 {
+			t.Fatalf("the agent reads: %v", r)
+		}
+
+		// Disputed like any payment: the approval on record sends it to a
+		// person.
+		r = s.file(s.ada, "claim-approved-tip", claimBody(tip.ID, "unauthorized"))
+		mustStatus(t, r, http.StatusCreated)
+		if c := decodeClaim(t, r); c.Payment != tip.ID || c.Amount != 4_00 || c.Status != "in_review" {
+			t.Fatalf("claim on an approved tip: %v", r)
+		}
+	})
+}
+
+// A tip the grant or the user's tier cannot cover is refused with a clear
+// 4xx and nothing moved or written, on either path (auto-approved under the
+// tips mandate, or an approval request); one over what the grant may still
+// spend today is declined (as any payment is), nothing moved.
+func TestTipOverLimits(t *testing.T) {
+	forEachSharedDB(t, func(t *testing.T, db, _ *store.DB) {
+		s := newClaimShop(t, db)
+		// Grant: 50.00 a payment, 100.00 a day (linkBody); tips up to 2.00
+		// without a tap under a mandate of at most 3.00 a tip.
+		ag := linkAgent(t, s.n, linking.Approval{UserID: s.ada.id, TipAutoApproveMax: 2_00})
+		s.tipsMandate(ag, 3_00, 10_00)
+		groceries := linkAgent(t, s.n, linking.Approval{UserID: s.ada.id, Categories: []string{"5499"}})
+		mustStatus(t, s.a.as(s.merchant.APIKey, "POST", "/v1/merchant/accounts", "eur", `{"asset":"EUR"}`), http.StatusCreated)
+		gone := s.a.onboard(`{"name":"Gone Writer","kind":"creator","mcc":"5815","country":"US","settlement_asset":"USD"}`)
+		mustStatus(t, s.a.post("/v1/merchants/"+gone.Merchant.ID+"/suspend", "{}"), http.StatusOK)
+		wallet := identity.WalletID(s.ada.id, "USD")
+		walletBefore := s.a.account(wallet).Balance
+		tipsBefore, paymentsBefore := s.a.count(`SELECT COUNT(*) FROM tips`), s.a.count(`SELECT COUNT(*) FROM payments`)
+
+		tipTo := func(merchant string, amount int64, asset string) string {
+			return `{"merchant":"` + merchant + `","amount":` + strconv.FormatInt(amount, 10) + `,"asset":"` + asset + `","note":"thanks"}`
+		}
+		shop := s.merchant.Merchant.ID
+		for _, tt := range []struct {
+			name   string
+			agent  linkedAgent
+			body   string
+			status int
+			code   string
+			tier   int64 // if not 0, the tier's limit per payment in USD
+		}{
+			{"above the grant's per-payment limit", ag, tipTo(shop, 50_01, "USD"), 403, "exceeds_grant_limit", 0},
+			{"far above the grant", ag, tipTo(shop, 1<<62, "USD"), 403, "exceeds_grant_limit", 0},
+			{"above the tier, asking the user", ag, tipTo(shop, 45_00, "USD"), 403, "exceeds_tier_limit", 40_00},
+			{"above the tier, within the tips mandate", ag, tipTo(shop, 1_50, "USD"), 403, "exceeds_tier_limit", 1_00},
+			{"an asset outside the grant", ag, tipTo(shop, 1_00, "EUR"), 400, "asset_not_in_grant", 0},
+			{"a merchant outside the grant's categories", groceries, tipTo(shop, 1_00, "USD"), 403, "merchant_category_not_allowed", 0},
+			{"a suspended creator", ag, tipTo(gone.Merchant.ID, 1_00, "USD"), 403, "merchant_suspended", 0},
+			{"an asset the merchant does not take", ag, tipTo(shop, 1_00, "GBP"), 400, "asset_not_supported", 0},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				s.n.srv.Identity.Limits = nil
+				if tt.tier != 0 {
+					s.n.srv.Identity.Limits = agentpay.Limits{agentpay.TierContact: {"USD": {PerPayment: tt.tier, PerDay: 500_00, PerMonth: 2_000_00}}}
+				}
+				defer func() { s.n.srv.Identity.Limits = nil }()
+				mustError(t, tt.name, s.sendTip(tt.agent, "over-"+randomHex(4), tt.body), tt.status, tt.code)
+				if bal := s.a.account(wallet).Balance; bal != walletBefore {
+					t.Fatalf("wallet %d, was %d", bal, walletBefore)
+				}
+				if n, m := s.a.count(`SELECT COUNT(*) FROM tips`), s.a.count(`SELECT COUNT(*) FROM payments`); n != tipsBefore || m != paymentsBefore {
+					t.Fatalf("%d tips and %d payments written", n-tipsBefore, m-paymentsBefore)
+				}
+			})
+		}
+
+		// Over what the grant may still pay today: two approved tips of
+		// 50.00 spend the day's 100.00; the next tip is declined, not
+		// asked for, and moves nothing.
+		for i := range 2 {
+			r := s.sendTip(ag, "half-"+strconv.Itoa(i), tipTo(shop, 50_00, "USD"))
+			mustStatus(t, r, http.StatusCreated)
+			var tip tipOut
+			r.decode(t, &tip)
+			if p := s.approve(tip.ID); p.Status != agentpay.PaymentCaptured {
+				t.Fatalf("tip %d: %s", i, p.Status)
+			}
+		}
+		walletBefore = s.a.account(wallet).Balance
+		r := s.sendTip(ag, "over-the-day", tipTo(shop, 1_00, "USD"))
+		mustStatus(t, r, http.StatusCreated)
+		var out struct {
+			tipOut
+			DeclineCode string `json:"decline_code"`
+		}
+		r.decode(t, &out)
+		if out.Status != "declined" || out.DeclineCode != "grant_daily_limit" || out.ApprovalURL != "" || out.Tip == nil || out.Tip.AutoApproved {
+			t.Fatalf("a tip over the day's budget: %v", r)
+		}
+		if bal := s.a.account(wallet).Balance; bal != walletBefore {
+			t.Fatalf("a declined tip moved money: wallet %d, was %d", bal, walletBefore)
+		}
+		s.a.checkLedger()
 	})
 }

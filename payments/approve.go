@@ -96,10 +96,11 @@ func (s *Service) approval(ctx context.Context, p agentpay.Payment, m store.Stor
 // as it is stored now, and returns the payment, authorized, with the unit
 // that records the approval, places the hold (a pending transfer from the
 // user's wallet to the merchant), consumes the spend budgets, stores what
-// the user shared and emits payment.authorized. A payment that changed
-// since the user saw it is refused (payment_changed); one that no longer
-// fits the day's or month's budgets is declined instead (decline is
-// returned with its unit, and no money moves).
+// the user shared and emits payment.authorized; a tip is also captured for
+// the merchant in that unit, emitting payment.captured instead. A payment
+// that changed since the user saw it is refused (payment_changed); one that
+// no longer fits the day's or month's budgets is declined instead (decline
+// is returned with its unit, and no money moves).
 func (s *Service) PrepareApprove(ctx context.Context, userID, id string, ev consent.Evidence) (agentpay.Payment, *store.Unit, error) {
 	p, err := s.ForUser(ctx, userID, id)
 	if err != nil {
@@ -174,11 +175,26 @@ func (s *Service) PrepareApprove(ctx context.Context, userID, id string, ev cons
 	// lack of funds may be approved again after a top-up.
 	p.HoldID = agentpay.NewID("hold")
 	p.CaptureExpiresAt = now.Add(s.authorizationTTL()).UnixMicro()
-	u := s.change(m, &p, "payment.authorized", p.Totals.Total, "")
+	// A tip is captured by its approval, in this unit (tip.go). The row
+	// changes once, so it emits payment.captured alone.
+	tip, err := s.approvedTip(ctx, &p)
+	if err != nil {
+		return p, nil, err
+	}
+	typ := "payment.authorized"
+	if tip {
+		typ = "payment.captured"
+	}
+	u := s.change(m, &p, typ, p.Totals.Total, "")
 	u.Transfers = append(u.Transfers, agentpay.Transfer{ID: p.HoldID, DebitAccountID: wallet,
 		CreditAccountID: MerchantAccountID(p.MerchantID, p.Asset), Amount: p.Totals.Total, Asset: p.Asset,
 		Flags: agentpay.TransferPending, TimeoutSeconds: int64((s.authorizationTTL() + holdBackstop) / time.Second),
 		Reference: p.ID, Code: "payment_hold"})
+	if tip {
+		if err := s.captureApprovedTip(ctx, u, p); err != nil {
+			return p, nil, err
+		}
+	}
 	for _, b := range bs {
 		b.counter.Add(u, p.Totals.Total)
 	}

@@ -229,6 +229,49 @@ func (s *Service) chargeTip(ctx context.Context, req ChargeRequest, guards []sto
 	return agentpay.Payment{}, err
 }
 
+// approvedTip makes p, a payment the user's approval authorizes now,
+// captured for the merchant if it is a tip, and reports whether it is: a
+// tip is complete when given, so the unit that approves it also captures
+// it (PrepareApprove), and no merchant action is awaited. A payment is a
+// tip when it has a tips row.
+func (s *Service) approvedTip(ctx context.Context, p *agentpay.Payment) (bool, error) {
+	// Only a tip's order is one line "Tip": other payments skip the read.
+	if len(p.Items) != 1 || p.Items[0].Name != TipItemName {
+		return false, nil
+	}
+	if _, found, err := s.DB.Tip(ctx, p.ID); err != nil || !found {
+		return false, err
+	}
+	next, err := agentpay.NextStatus(p.Status, agentpay.ActionCapture, p.Authorized, p.Authorized)
+	if err != nil {
+		return false, err
+	}
+	p.Status, p.Captured = next, p.Authorized
+	return true, nil
+}
+
+// captureApprovedTip adds to u, the unit that approves the tip p and
+// places its hold, what a capture of all of it adds (PrepareCapture): the
+// post of the hold to the merchant, the protection fee in the same linked
+// group, and the merchant's and agent's capture counts. The payment's
+// update and its payment.captured event are the approval's own.
+func (s *Service) captureApprovedTip(ctx context.Context, u *store.Unit, p agentpay.Payment) error {
+	fee := ProtectionFee(p.Captured, s.ProtectionFeeBPS, s.ProtectionFeeMin)
+	u.Transfers = append(u.Transfers, agentpay.Transfer{ID: agentpay.NewID("capt"), PendingID: p.HoldID,
+		Flags: agentpay.TransferPostPending, Amount: p.Captured, Asset: p.Asset, Reference: p.ID, Code: "payment_capture"})
+	if fee > 0 {
+		fund, err := s.EnsureProtectionFund(ctx, p.Asset)
+		if err != nil {
+			return err
+		}
+		u.Transfers = append(u.Transfers, agentpay.Transfer{ID: agentpay.NewID("pfee"),
+			DebitAccountID: MerchantAccountID(p.MerchantID, p.Asset), CreditAccountID: fund, Amount: fee, Asset: p.Asset,
+			Reference: p.ID, Code: "protection_fee"})
+	}
+	u.Counts = append(u.Counts, CaptureCounts(p, s.now())...)
+	return nil
+}
+
 // tipEventData is what tip.received says: ids, amounts and the outcome;
 // never the note, which is the agent's free text (the merchant reads it
 // with GET /v1/tips).

@@ -3,6 +3,7 @@ package payments_test
 import (
 	"crypto/ed25519"
 	"crypto/rand"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -244,12 +245,89 @@ func TestTipCategoryMandate(t *testing.T) {
 		if err != nil || p.Status != agentpay.PaymentRequiresApproval || tip.AutoApproved || tip.MandateID != m.ID {
 			t.Fatalf("first tip to a new payee: %s %+v %v", p.Status, tip, err)
 		}
-		if got, err := w.approve(p); err != nil || got.Status != agentpay.PaymentAuthorized {
+		if got, err := w.approve(p); err != nil || got.Status != agentpay.PaymentCaptured {
 			t.Fatalf("the user's approval: %s %v", got.Status, err)
 		}
 		p, tip, err = w.tip(g, w.merchant.ID, 1_00, "c2")
 		if err != nil || p.Status != agentpay.PaymentCaptured || !tip.AutoApproved {
 			t.Fatalf("second tip: %s %+v %v", p.Status, tip, err)
 		}
+	})
+}
+
+// A tip that needed the user's approval is complete when the user gives
+// it: the approval's unit captures it for the merchant (less the protection
+// fee), and nothing is left for the merchant to capture. An ordinary
+// payment's approval still only holds the money.
+func TestTipCapturedOnApproval(t *testing.T) {
+	engines(t, func(t *testing.T, w *world) {
+		w.svc.ProtectionFeeBPS, w.svc.ProtectionFeeMin = 100, 1 // 1 %
+		g := w.tipGrant(2_00)
+		w.tipsMandate(g, w.merchant.ID, nil, 3_00, 5_00)
+		merchantAcc := payments.MerchantAccountID(w.merchant.ID, "USD")
+		fund := payments.ProtectionFundID("USD")
+		for _, tt := range []struct {
+			name   string
+			amount int64
+		}{
+			{"above the auto-approve amount", 2_50},
+			{"above the mandate's amount per tip", 4_00},
+		} {
+			w.clock.advance(2 * time.Minute)
+			merchantBefore, _ := w.balance(merchantAcc)
+			walletBefore, _ := w.balance(w.wallet)
+			p, tip, err := w.tip(g, w.merchant.ID, tt.amount, "approve-"+tt.name)
+			if err != nil || p.Status != agentpay.PaymentRequiresApproval || tip.AutoApproved {
+				t.Fatalf("%s: %s %+v %v", tt.name, p.Status, tip, err)
+			}
+			got, err := w.approve(p)
+			if err != nil {
+				t.Fatalf("%s: approve: %v", tt.name, err)
+			}
+			if got.Status != agentpay.PaymentCaptured || got.Authorized != tt.amount || got.Captured != tt.amount || got.HoldID == "" {
+				t.Fatalf("%s: approved %+v", tt.name, got)
+			}
+			stored, err := w.db.Payment(w.ctx, p.ID)
+			if err != nil || stored.Status != agentpay.PaymentCaptured || stored.Captured != tt.amount || stored.Version != got.Version {
+				t.Fatalf("%s: stored %+v %v", tt.name, stored, err)
+			}
+			fee := payments.ProtectionFee(tt.amount, 100, 1)
+			if bal, held := w.balance(merchantAcc); bal != merchantBefore+tt.amount-fee || held != 0 {
+				t.Fatalf("%s: merchant %d (held %d), want %d", tt.name, bal, held, merchantBefore+tt.amount-fee)
+			}
+			if bal, held := w.balance(w.wallet); bal != walletBefore-tt.amount || held != 0 {
+				t.Fatalf("%s: wallet %d held %d", tt.name, bal, held)
+			}
+			// One change of the row, one event: captured, with what was
+			// authorized and captured.
+			es, err := w.db.EventsOf(w.ctx, p.ID, 10)
+			if err != nil || len(es) != 2 || es[0].Type != "payment.created" || es[1].Type != "payment.captured" || es[1].Seq != 2 ||
+				!strings.Contains(es[1].Data, `"captured":`+strconv.FormatInt(tt.amount, 10)) {
+				t.Fatalf("%s: events %+v %v", tt.name, es, err)
+			}
+			if listed, found, err := w.db.Tip(w.ctx, p.ID); err != nil || !found || listed.Status != agentpay.PaymentCaptured || listed.AutoApproved {
+				t.Fatalf("%s: the tip as listed %+v %v %v", tt.name, listed, found, err)
+			}
+			// Nothing is left to capture; the merchant may refund it.
+			_, _, err = w.svc.PrepareCapture(w.ctx, w.merchant.ID, p.ID, 0)
+			wantCode(t, tt.name+": a second capture", err, "payment_captured")
+		}
+		if bal, _ := w.balance(fund); bal != payments.ProtectionFee(2_50, 100, 1)+payments.ProtectionFee(4_00, 100, 1) {
+			t.Fatalf("fund %d", bal)
+		}
+
+		// An ordinary payment's approval is unchanged: a hold.
+		p, err := w.approve(w.create(order(tea)))
+		if err != nil || p.Status != agentpay.PaymentAuthorized || p.Captured != 0 {
+			t.Fatalf("an ordinary payment: %+v %v", p, err)
+		}
+		// Nor is a payment of one item named like a tip's without a tips
+		// row a tip.
+		tipLike := agentpay.Order{Items: []agentpay.LineItem{{Name: payments.TipItemName, Quantity: 1, UnitAmount: 3_00}},
+			Totals: agentpay.Totals{Subtotal: 3_00, Total: 3_00}}
+		if p, err = w.approve(w.create(tipLike)); err != nil || p.Status != agentpay.PaymentAuthorized {
+			t.Fatalf("a tip-like payment: %+v %v", p, err)
+		}
+		w.checkLedger()
 	})
 }

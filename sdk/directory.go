@@ -13,6 +13,7 @@ type DirectoryMerchant struct {
 	Object   string   `json:"object"`
 	ID       string   `json:"id"`
 	Name     string   `json:"name"`
+	Kind     string   `json:"kind"`     // MerchantBusiness, or MerchantCreator: a person who receives tips
 	Category string   `json:"category"` // ISO 18245 merchant category code, e.g. 5411 grocery stores
 	Country  string   `json:"country"`  // ISO 3166-1 alpha-2
 	Assets   []string `json:"assets"`   // what it takes payments in
@@ -24,11 +25,20 @@ type DirectoryList struct {
 	HasMore bool                `json:"has_more"`
 }
 
+// Merchant kinds: a business sells things; a creator (a writer, streamer,
+// open-source maintainer) receives tips.
+const (
+	MerchantBusiness = "business"
+	MerchantCreator  = "creator"
+)
+
 // DirectoryQuery selects a page of the directory: Query (optional) is a
-// part of the name, any case; Limit is 1 to 100 (0: 20); StartingAfter is
-// the last merchant id of the previous page ("" for the first).
+// part of the name, any case; Kind (optional) is MerchantBusiness or
+// MerchantCreator; Limit is 1 to 100 (0: 20); StartingAfter is the last
+// merchant id of the previous page ("" for the first).
 type DirectoryQuery struct {
 	Query         string
+	Kind          string
 	Limit         int
 	StartingAfter string
 }
@@ -39,6 +49,9 @@ func (a *Agent) Merchants(ctx context.Context, q DirectoryQuery) (*DirectoryList
 	v := url.Values{}
 	if q.Query != "" {
 		v.Set("q", q.Query)
+	}
+	if q.Kind != "" {
+		v.Set("kind", q.Kind)
 	}
 	if q.Limit > 0 {
 		v.Set("limit", strconv.Itoa(q.Limit))

@@ -2,7 +2,11 @@ package sdk_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -43,6 +47,64 @@ func TestDirectory(t *testing.T) {
 	}
 	_, err = s.agent.Merchant(ctx, "mer_unknown")
 	wantSDKCode(t, "an unknown merchant", err, 404, "merchant_not_found")
+}
+
+// onboardCreator onboards a merchant of kind creator through the operator
+// route.
+func (ts *testServer) onboardCreator(name string) error {
+	body := `{"name":"` + name + `","kind":"creator","mcc":"5815","country":"GB","settlement_asset":"USD"}`
+	req, err := http.NewRequest(http.MethodPost, ts.URL+"/v1/merchants", strings.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Idempotency-Key", "onboard-"+name)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	var out struct {
+		Merchant struct {
+			Kind string `json:"kind"`
+		} `json:"merchant"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusCreated || out.Merchant.Kind != sdk.MerchantCreator {
+		return fmt.Errorf("onboarding: %d, kind %q", resp.StatusCode, out.Merchant.Kind)
+	}
+	return nil
+}
+
+// Merchants are businesses or creators; the agent finds the creators it
+// can tip, and each merchant reads its own kind.
+func TestDirectoryKinds(t *testing.T) {
+	s := newShop(t)
+	ctx := context.Background()
+	if err := s.onboardCreator("Ada Writes"); err != nil {
+		t.Fatal(err)
+	}
+	creators, err := s.agent.Merchants(ctx, sdk.DirectoryQuery{Kind: sdk.MerchantCreator})
+	if err != nil || len(creators.Data) != 1 || creators.Data[0].Name != "Ada Writes" || creators.Data[0].Kind != sdk.MerchantCreator {
+		t.Fatalf("creators: %+v, %v", creators, err)
+	}
+	businesses, err := s.agent.Merchants(ctx, sdk.DirectoryQuery{Kind: sdk.MerchantBusiness})
+	if err != nil || len(businesses.Data) != 1 || businesses.Data[0].ID != s.merchantID || businesses.Data[0].Kind != sdk.MerchantBusiness {
+		t.Fatalf("businesses: %+v, %v", businesses, err)
+	}
+	one, err := s.agent.Merchant(ctx, creators.Data[0].ID)
+	if err != nil || one.Kind != sdk.MerchantCreator {
+		t.Fatalf("one creator: %+v, %v", one, err)
+	}
+	me, err := s.merchant.Me(ctx)
+	if err != nil || me.Kind != sdk.MerchantBusiness {
+		t.Fatalf("the shop reads itself as %+v, %v", me, err)
+	}
+	_, err = s.agent.Merchants(ctx, sdk.DirectoryQuery{Kind: "person"})
+	wantSDKCode(t, "an unknown kind", err, 400, "invalid_kind")
 }
 
 // The grant says what the agent spent and may still spend.

@@ -33,6 +33,7 @@ type MerchantProfile struct {
 	Object          string    `json:"object"`
 	ID              string    `json:"id"`
 	Name            string    `json:"name"`
+	Kind            string    `json:"kind"` // MerchantBusiness or MerchantCreator
 	MCC             string    `json:"mcc"`
 	Country         string    `json:"country"`
 	SettlementAsset string    `json:"settlement_asset"`

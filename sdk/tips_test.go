@@ -77,8 +77,13 @@ func TestTipOverTheAPI(t *testing.T) {
 	if asked.Status != sdk.PaymentRequiresApproval || asked.ApprovalURL == "" || asked.Tip.AutoApproved {
 		t.Fatalf("a tip to approve: %+v", asked)
 	}
+	// The user's approval gives the tip: captured at once, nothing for
+	// the merchant to capture.
 	if err := s.approve(asked.ID); err != nil {
 		t.Fatal(err)
+	}
+	if got, err := a.Payment(ctx, asked.ID, 0); err != nil || got.Status != sdk.PaymentCaptured || got.Captured != 3_00 {
+		t.Fatalf("the approved tip: %+v %v", got, err)
 	}
 	_, err = a.Tip(ctx, s.merchantID, 0, "USD", "")
 	wantSDKCode(t, "a zero tip", err, 400, "invalid_amount")
@@ -88,7 +93,7 @@ func TestTipOverTheAPI(t *testing.T) {
 		t.Fatalf("the agent's tips: %+v %v", mine, err)
 	}
 	page, err := s.merchant.Tips(ctx, 1, "")
-	if err != nil || len(page.Data) != 1 || !page.HasMore || page.Data[0].Status != sdk.PaymentAuthorized || page.Data[0].Payer == "" {
+	if err != nil || len(page.Data) != 1 || !page.HasMore || page.Data[0].Status != sdk.PaymentCaptured || page.Data[0].Payer == "" {
 		t.Fatalf("the merchant's first page: %+v %v", page, err)
 	}
 	next, err := s.merchant.Tips(ctx, 1, page.Data[0].Payment)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/agentpay/agentpay"
 )
 
 // DirectoryMerchant is an active merchant as the agents' directory lists
@@ -12,33 +14,49 @@ import (
 // balances.
 type DirectoryMerchant struct {
 	ID, Name, MCC, Country string
+	Kind                   agentpay.MerchantKind
 	Assets                 []string // those it has a ledger account in
+}
+
+// DirectoryQuery selects a page of the directory: active merchants after
+// the id After, whose name contains Name (any case; ASCII case folding on
+// SQLite) if it is not "", of Kind if it is not "", at most Limit.
+type DirectoryQuery struct {
+	After, Name string
+	Kind        agentpay.MerchantKind
+	Limit       int
 }
 
 // The directory reads the merchants in id order (their primary key, so a
 // page is an index range), and the assets of a page's merchants in one
 // range read of the accounts_owner index.
 const (
-	directorySelect = `SELECT id, name, mcc, country FROM merchants WHERE status = 'active' AND id > $1`
+	directorySelect = `SELECT id, name, mcc, country, kind FROM merchants WHERE status = 'active' AND id > $1`
 	directoryOrder  = ` ORDER BY id LIMIT $`
+	// The kind filter reads the merchants_kind index (kind, id) in id
+	// order, so a page of creators is an index range too.
+	directoryKindFilter = ` AND kind = $`
 	// The name filter is a scan of the merchants after the cursor until a
 	// page is found: merchants are few next to payments, and no index
 	// serves a substring match on both engines.
-	directoryNameFilter = ` AND LOWER(name) LIKE $2 ESCAPE '\'`
+	directoryNameFilter = ` AND LOWER(name) LIKE $`
 	directoryAssets     = `SELECT owner_id, asset FROM accounts WHERE owner_id <> '' AND owner_id >= $1 AND owner_id <= $2
 		AND kind = 'merchant' ORDER BY owner_id, asset`
 )
 
-// Directory returns up to limit active merchants after the id after, whose
-// name contains name (any case; ASCII case folding on SQLite) if name is
-// not empty, with their assets.
-func (db *DB) Directory(ctx context.Context, after, name string, limit int) ([]DirectoryMerchant, error) {
-	query, args := directorySelect, []any{after}
-	if name != "" {
-		query += directoryNameFilter
-		args = append(args, "%"+escapeLike(strings.ToLower(name))+"%")
+// Directory returns the page of active merchants q selects, with their
+// assets.
+func (db *DB) Directory(ctx context.Context, q DirectoryQuery) ([]DirectoryMerchant, error) {
+	query, args := directorySelect, []any{q.After}
+	if q.Name != "" {
+		args = append(args, "%"+escapeLike(strings.ToLower(q.Name))+"%")
+		query += directoryNameFilter + strconv.Itoa(len(args)) + ` ESCAPE '\'`
 	}
-	args = append(args, limit)
+	if q.Kind != "" {
+		args = append(args, string(q.Kind))
+		query += directoryKindFilter + strconv.Itoa(len(args))
+	}
+	args = append(args, q.Limit)
 	query += directoryOrder + strconv.Itoa(len(args))
 	rows, err := db.reader.QueryContext(ctx, query, args...)
 	if err != nil {
@@ -48,9 +66,11 @@ func (db *DB) Directory(ctx context.Context, after, name string, limit int) ([]D
 	var list []DirectoryMerchant
 	for rows.Next() {
 		var m DirectoryMerchant
-		if err := rows.Scan(&m.ID, &m.Name, &m.MCC, &m.Country); err != nil {
+		var kind string
+		if err := rows.Scan(&m.ID, &m.Name, &m.MCC, &m.Country, &kind); err != nil {
 			return nil, fmt.Errorf("store: directory: %w", err)
 		}
+		m.Kind = agentpay.MerchantKind(kind)
 		list = append(list, m)
 	}
 	if err := rows.Err(); err != nil {
@@ -66,7 +86,7 @@ func (db *DB) DirectoryEntry(ctx context.Context, id string) (DirectoryMerchant,
 	if err != nil {
 		return DirectoryMerchant{}, err
 	}
-	list := []DirectoryMerchant{{ID: m.ID, Name: m.Name, MCC: m.MCC, Country: m.Country}}
+	list := []DirectoryMerchant{{ID: m.ID, Name: m.Name, MCC: m.MCC, Country: m.Country, Kind: m.Kind}}
 	return list[0], db.addAssets(ctx, list)
 }
 

@@ -10,14 +10,14 @@ import (
 )
 
 // MerchantsTable holds merchants. Values of a Row, in column order: id,
-// name, mcc, country, settlement_asset, webhook_url, webhook_secret, status
-// (all string), created_at, version (int64; a new row starts at 1).
+// name, kind, mcc, country, settlement_asset, webhook_url, webhook_secret,
+// status (all string), created_at, version (int64; a new row starts at 1).
 var MerchantsTable = &Table{
 	Name: "merchants",
 	Key:  "id",
-	Columns: []string{"id", "name", "mcc", "country", "settlement_asset", "webhook_url", "webhook_secret",
+	Columns: []string{"id", "name", "kind", "mcc", "country", "settlement_asset", "webhook_url", "webhook_secret",
 		"status", "created_at", "version"},
-	Types:   []ColumnType{Text, Text, Text, Text, Text, Text, Text, Text, Int, Int},
+	Types:   []ColumnType{Text, Text, Text, Text, Text, Text, Text, Text, Text, Int, Int},
 	Version: "version",
 }
 
@@ -32,10 +32,16 @@ var APIKeysTable = &Table{
 	Version: "version",
 }
 
-// MerchantRow returns the row that inserts a new merchant (version 1).
+// MerchantRow returns the row that inserts a new merchant (version 1). A
+// merchant without a kind is a business, as every merchant was before
+// kinds.
 func MerchantRow(m agentpay.Merchant, webhookSecret string) Row {
-	return Row{Table: MerchantsTable, Values: []any{m.ID, m.Name, m.MCC, m.Country, m.SettlementAsset, m.WebhookURL,
-		webhookSecret, string(m.Status), m.CreatedAt, int64(1)}}
+	kind := m.Kind
+	if kind == "" {
+		kind = agentpay.MerchantBusiness
+	}
+	return Row{Table: MerchantsTable, Values: []any{m.ID, m.Name, string(kind), m.MCC, m.Country, m.SettlementAsset,
+		m.WebhookURL, webhookSecret, string(m.Status), m.CreatedAt, int64(1)}}
 }
 
 // APIKeyRow returns the row that inserts a new API key (version 1) whose
@@ -61,7 +67,7 @@ type StoredAPIKey struct {
 	Version int64
 }
 
-const merchantSelect = `SELECT m.id, m.name, m.mcc, m.country, m.settlement_asset, m.webhook_url, m.webhook_secret,
+const merchantSelect = `SELECT m.id, m.name, m.kind, m.mcc, m.country, m.settlement_asset, m.webhook_url, m.webhook_secret,
 	m.status, m.created_at, m.version, COALESCE(w.previous_secret, ''), COALESCE(w.previous_secret_expires_at, 0),
 	COALESCE(w.failing_since, 0), COALESCE(w.disabled_at, 0), COALESCE(w.disabled_reason, ''),
 	COALESCE(w.updated_at, 0), COALESCE(w.version, 0)
@@ -70,13 +76,13 @@ const merchantSelect = `SELECT m.id, m.name, m.mcc, m.country, m.settlement_asse
 // Merchant returns a merchant; an unknown id is not_found (merchant_not_found).
 func (db *DB) Merchant(ctx context.Context, id string) (StoredMerchant, error) {
 	var m StoredMerchant
-	var status string
+	var status, kind string
 	w := &m.Webhook
-	err := db.reader.QueryRowContext(ctx, merchantSelect, id).Scan(&m.ID, &m.Name, &m.MCC, &m.Country,
+	err := db.reader.QueryRowContext(ctx, merchantSelect, id).Scan(&m.ID, &m.Name, &kind, &m.MCC, &m.Country,
 		&m.SettlementAsset, &m.WebhookURL, &m.WebhookSecret, &status, &m.CreatedAt, &m.Version,
 		&w.PreviousSecret, &w.PreviousSecretExpiresAt, &w.FailingSince, &w.DisabledAt, &w.DisabledReason, &w.UpdatedAt,
 		&w.Version)
-	m.Status = agentpay.MerchantStatus(status)
+	m.Status, m.Kind = agentpay.MerchantStatus(status), agentpay.MerchantKind(kind)
 	w.MerchantID = m.ID
 	if errors.Is(err, sql.ErrNoRows) {
 		return m, agentpay.Errorf(agentpay.ENOTFOUND, "merchant_not_found", "merchant %s not found", id)

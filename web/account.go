@@ -37,6 +37,9 @@ type accountPage struct {
 	Money accountPayments
 	// Tips are the user's newest tips (account_tips.go).
 	Tips []tipRow
+	// Subscriptions are the user's newest subscriptions
+	// (account_subscriptions.go).
+	Subscriptions []subscriptionRow
 }
 
 // grantView is a linked agent as the page shows it. AgentName and
@@ -62,18 +65,21 @@ type limitView struct{ Asset, PerPayment, PerDay, PerMonth string }
 // Confirmations shown after a redirect to /account. The query names one of
 // these, so a crafted link cannot put text of its own on the page.
 var notices = map[string]string{
-	"revoked":           "The agent's access was revoked. Its next request will be refused.",
-	"revoked_none":      "No agent had access: nothing to revoke.",
-	"verified_contact":  "Your contact details are verified.",
-	"verified_document": "Your identity document is verified.",
-	"topped_up":         "Your wallet was topped up.",
-	"claim_approved":    "Your claim was approved: the amount is back in your wallet.",
-	"claim_in_review":   "Your claim was filed. A person will review it; its status shows below.",
-	"claim_open":        "Your claim was filed. Its status shows below.",
-	"claim_denied":      "Your claim was closed: see why below.",
-	"mandate_pause":     "The mandate is paused: nothing can be charged under it until you resume it.",
-	"mandate_resume":    "The mandate is active again.",
-	"mandate_revoke":    "The mandate is revoked: nothing more can be charged under it.",
+	"revoked":             "The agent's access was revoked. Its next request will be refused.",
+	"revoked_none":        "No agent had access: nothing to revoke.",
+	"verified_contact":    "Your contact details are verified.",
+	"verified_document":   "Your identity document is verified.",
+	"topped_up":           "Your wallet was topped up.",
+	"claim_approved":      "Your claim was approved: the amount is back in your wallet.",
+	"claim_in_review":     "Your claim was filed. A person will review it; its status shows below.",
+	"claim_open":          "Your claim was filed. Its status shows below.",
+	"claim_denied":        "Your claim was closed: see why below.",
+	"mandate_pause":       "The mandate is paused: nothing can be charged under it until you resume it.",
+	"mandate_resume":      "The mandate is active again.",
+	"mandate_revoke":      "The mandate is revoked: nothing more can be charged under it.",
+	"subscription_pause":  "The subscription is paused: nothing is charged until you resume it.",
+	"subscription_resume": "The subscription is active again. Periods that began while it was paused are not charged.",
+	"subscription_cancel": "The subscription is canceled: nothing more will be charged for it.",
 }
 
 // money formats minor units in their asset, or shows the raw units for an
@@ -182,7 +188,11 @@ func (h *Handler) renderAccount(w http.ResponseWriter, r *http.Request, sess sto
 		h.writeError(w, r, err)
 		return
 	}
-	if d.Tips, err = h.accountTips(ctx, sess.UserID); err != nil {
+	if d.Tips, err = h.accountTips(ctx, sess.UserID, d.Money.Claims); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	if d.Subscriptions, err = h.accountSubscriptions(ctx, sess.UserID); err != nil {
 		h.writeError(w, r, err)
 		return
 	}

@@ -99,6 +99,8 @@ func New(ids *identity.Service, pk *consent.Passkeys, sessions *consent.Sessions
 	h.payRoutes()
 	h.mandateRoutes()
 	h.accountPaymentRoutes()
+	h.accountSubscriptionRoutes()
+	h.offerRoutes()
 	return h
 }
 
