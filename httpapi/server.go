@@ -128,6 +128,7 @@ func (s *Server) routes() {
 	s.claimRoutes()
 	s.tipRoutes()
 	s.directoryRoutes()
+	s.catalogRoutes()
 	s.riskRoutes()
 	s.subscriptionRoutes()
 	s.webRoutes()

@@ -44,6 +44,7 @@ func TestToolsListed(t *testing.T) {
 		{"list_subscriptions", true, false, nil},
 		{"cancel_subscription", false, true, []string{"subscription"}},
 		{"pause_subscription", false, false, []string{"subscription"}},
+		{"search_products", true, false, nil},
 	}
 	if len(res.Tools) != len(tests) {
 		t.Errorf("%d tools, want %d", len(res.Tools), len(tests))

@@ -159,4 +159,5 @@ func (s *Server) addTools() {
 	s.addClaimTools()
 	s.addTipTools()
 	s.addSubscriptionTools()
+	s.addProductTools()
 }
