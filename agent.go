@@ -65,6 +65,12 @@ type AgentLink struct {
 	UserID           string        // who approved or denied it
 	GrantID          string        // the grant an approval made
 	Version          int64
+
+	// The tip terms the agent asks for, in minor units of
+	// RequestedLimits.Asset: tips up to TipAutoApproveMax each, and up to
+	// TipBudgetPerDay a day in all, given without a tap. 0: none.
+	RequestedTipAutoApproveMax int64
+	RequestedTipBudgetPerDay   int64
 }
 
 // ValidateAgentText checks what an agent says about itself (agent_name,

@@ -50,7 +50,7 @@ type Mandate struct {
 	UserID        string
 	GrantID       string   // the agent that proposed it or charges under it; "" if a merchant proposed it
 	MerchantID    string   // the one payee; "" means any merchant of Categories
-	Categories    []string // merchant category codes, with MerchantID ""
+	Categories    []string // merchant category codes, with MerchantID ""; a tips mandate with neither: any merchant
 	Asset         string
 	PerPaymentMax int64    // no single charge above this
 	Budget        int64    // at most this charged per Period
@@ -82,10 +82,13 @@ func (m Mandate) Validate() error {
 	if m.GrantID != "" && !ValidID(m.GrantID) {
 		return ParamErrorf("grant", "invalid_id", "grant is not a grant id")
 	}
+	// Only tips may name no payee: the tip budget a user sets when linking
+	// an agent covers whatever the agent's grant may pay, and the grant
+	// still bounds every charge. Money for goods always names its payees.
 	switch {
 	case m.MerchantID != "" && len(m.Categories) > 0:
 		return ParamErrorf("categories", "invalid_payee", "a mandate names one merchant or some categories, not both")
-	case m.MerchantID == "" && len(m.Categories) == 0:
+	case m.MerchantID == "" && len(m.Categories) == 0 && m.Kind != MandateTips:
 		return ParamErrorf("merchant", "invalid_payee", "a mandate names its merchant or the merchant categories it may pay")
 	case m.MerchantID != "" && (!strings.HasPrefix(m.MerchantID, "mer_") || !ValidID(m.MerchantID)):
 		return ParamErrorf("merchant", "invalid_id", "merchant is not a merchant id")
@@ -137,6 +140,10 @@ func (m Mandate) Allows(merchantID, mcc, asset string, amount int64, at time.Tim
 	}
 	if m.EndsAt != 0 && us >= m.EndsAt {
 		return Errorf(ECONFLICT, "mandate_expired", "the mandate ended")
+	}
+	if m.MerchantID == "" && len(m.Categories) == 0 && m.Kind != MandateTips {
+		// Validate refuses such a mandate; one read from elsewhere pays no one.
+		return ParamErrorf("merchant", "payee_not_in_mandate", "the mandate names no payee")
 	}
 	if m.MerchantID != "" && merchantID != m.MerchantID {
 		return ParamErrorf("merchant", "payee_not_in_mandate", "the mandate does not cover this merchant")

@@ -24,6 +24,8 @@ func TestMandateValidate(t *testing.T) {
 		{"bad id", func(m *Mandate) { m.ID = "pay_x" }, "invalid_id"},
 		{"unknown kind", func(m *Mandate) { m.Kind = "gift" }, "invalid_kind"},
 		{"no payee", func(m *Mandate) { m.MerchantID = "" }, "invalid_payee"},
+		{"open mandate without payee", func(m *Mandate) { m.Kind, m.MerchantID = MandateOpen, "" }, "invalid_payee"},
+		{"tips to one merchant and categories", func(m *Mandate) { m.Kind, m.Categories = MandateTips, []string{"5814"} }, "invalid_payee"},
 		{"payee and categories", func(m *Mandate) { m.Categories = []string{"5814"} }, "invalid_payee"},
 		{"subscription of categories", func(m *Mandate) { m.MerchantID, m.Categories = "", []string{"5814"} }, "invalid_payee"},
 		{"bad category", func(m *Mandate) { m.Kind, m.MerchantID, m.Categories = MandateTips, "", []string{"58"} }, "invalid_mcc"},
@@ -46,6 +48,29 @@ func TestMandateValidate(t *testing.T) {
 	tips.Kind, tips.MerchantID, tips.Categories = MandateTips, "", []string{"5815", "7929"}
 	if err := tips.Validate(); err != nil {
 		t.Errorf("a tips mandate of categories: %v", err)
+	}
+	tips.Categories = nil
+	if err := tips.Validate(); err != nil {
+		t.Errorf("a tips mandate of any merchant: %v", err)
+	}
+}
+
+// A tips mandate naming no payee covers any merchant; any other kind
+// naming none covers nobody, even if one was stored without validation.
+func TestMandateAllowsAnyPayeeOnlyForTips(t *testing.T) {
+	in := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	for _, tt := range []struct {
+		kind MandateKind
+		code string
+	}{{MandateTips, ""}, {MandateOpen, "payee_not_in_mandate"}, {MandateSubscription, "payee_not_in_mandate"}} {
+		m := validMandate()
+		m.Kind, m.MerchantID = tt.kind, ""
+		for _, merchant := range []string{"mer_01jd5x8m2v6q0c9k7r3t4w5y6z", "mer_01jd5x8m2v6q0c9k7r3t4w5y7a"} {
+			err := m.Allows(merchant, "5815", "USD", 500, in)
+			if (tt.code == "" && err != nil) || (tt.code != "" && ErrorCode(err) != tt.code) {
+				t.Errorf("%s to %s: %v, want %q", tt.kind, merchant, err, tt.code)
+			}
+		}
 	}
 }
 

@@ -25,11 +25,13 @@ const AgentLinkBodyBytesMax = 8 << 10
 const DefaultPublicBaseURL = "http://127.0.0.1:8080"
 
 type startAgentLinkRequest struct {
-	PublicKey  json.RawMessage `json:"public_key"`
-	AgentName  string          `json:"agent_name"`
-	SoftwareID string          `json:"software_id"`
-	Scopes     []string        `json:"scopes"`
-	Limits     limitsJSON      `json:"limits"`
+	PublicKey         json.RawMessage `json:"public_key"`
+	AgentName         string          `json:"agent_name"`
+	SoftwareID        string          `json:"software_id"`
+	Scopes            []string        `json:"scopes"`
+	Limits            limitsJSON      `json:"limits"`
+	TipAutoApproveMax int64           `json:"tip_auto_approve_max"`
+	TipBudgetPerDay   int64           `json:"tip_budget_per_day"`
 }
 
 type limitsJSON struct {
@@ -149,7 +151,8 @@ func (s *Server) startAgentLink(r *http.Request, body []byte) (*store.Unit, func
 	}
 	started, unit, err := s.Links.Prepare(r.Context(), linking.StartRequest{PublicKeyJWK: req.PublicKey, AgentName: req.AgentName,
 		SoftwareID: req.SoftwareID, Scopes: scopes, Limits: agentpay.GrantLimits{Asset: req.Limits.Asset,
-			PerPayment: req.Limits.PerPayment, PerDay: req.Limits.PerDay, PerMonth: req.Limits.PerMonth}}, requestMeta(r))
+			PerPayment: req.Limits.PerPayment, PerDay: req.Limits.PerDay, PerMonth: req.Limits.PerMonth},
+		Tips: linking.TipTerms{AutoApproveMax: req.TipAutoApproveMax, BudgetPerDay: req.TipBudgetPerDay}}, requestMeta(r))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -185,5 +188,22 @@ func (s *Server) pollAgentLink(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, toGrantJSON(g))
+	out := linkedGrantJSON{grantJSON: toGrantJSON(g)}
+	m, ok, err := s.Links.TipsMandate(r.Context(), g)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if ok {
+		out.TipBudgetPerDay, out.TipsMandate = m.Budget, m.ID
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// linkedGrantJSON answers a poll with the grant: with the tip budget the
+// user kept, and the tips mandate that holds it, if they kept one.
+type linkedGrantJSON struct {
+	grantJSON
+	TipBudgetPerDay int64  `json:"tip_budget_per_day"`
+	TipsMandate     string `json:"tips_mandate,omitempty"`
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -12,6 +14,7 @@ import (
 	"github.com/agentpay/agentpay"
 	"github.com/agentpay/agentpay/agentauth"
 	"github.com/agentpay/agentpay/linking"
+	"github.com/agentpay/agentpay/store"
 )
 
 type linkOut struct {
@@ -248,5 +251,102 @@ func TestAgentLinkApproveRacesDeny(t *testing.T) {
 				mustPollError(t, a, l.DeviceCode, "access_denied")
 			}
 		}
+	})
+}
+
+// tipLinkBody is linkBody with tip terms added (tips is JSON members).
+func tipLinkBody(jwk, tips string) string {
+	b := linkBody(jwk)
+	return b[:len(b)-1] + "," + tips + "}"
+}
+
+// An agent may ask for tip terms with the tips scope; terms that cannot be
+// approved are refused with the field at fault, and nothing is recorded.
+func TestAgentLinkTipTerms(t *testing.T) {
+	forEachDB(t, func(t *testing.T, a *api) {
+		jwk := agentJWK(t)
+		for _, tc := range []struct{ name, body, code, param string }{
+			{"negative per tip", tipLinkBody(jwk, `"tip_auto_approve_max":-1`), "invalid_limit", "tip_auto_approve_max"},
+			{"per tip above per payment", tipLinkBody(jwk, `"tip_auto_approve_max":5001`), "invalid_limit", "tip_auto_approve_max"},
+			{"negative budget", tipLinkBody(jwk, `"tip_auto_approve_max":200,"tip_budget_per_day":-1`), "invalid_limit", "tip_budget_per_day"},
+			{"budget above per day", tipLinkBody(jwk, `"tip_auto_approve_max":200,"tip_budget_per_day":10001`), "tip_budget_exceeds_per_day", "tip_budget_per_day"},
+			{"budget with auto-approve 0", tipLinkBody(jwk, `"tip_budget_per_day":500`), "tip_auto_approve_required", "tip_budget_per_day"},
+			{"budget below one tip", tipLinkBody(jwk, `"tip_auto_approve_max":200,"tip_budget_per_day":199`), "tip_budget_below_auto_approve", "tip_budget_per_day"},
+			{"without the tips scope", strings.Replace(tipLinkBody(jwk, `"tip_auto_approve_max":200,"tip_budget_per_day":500`), `,"tips"`, "", 1),
+				"tips_scope_required", "tip_budget_per_day"},
+			{"not whole minor units", tipLinkBody(jwk, `"tip_auto_approve_max":200,"tip_budget_per_day":5.5`), "invalid_amount", "tip_budget_per_day"},
+		} {
+			r := a.send(request{Method: "POST", Path: "/v1/agent-links", Key: "k-" + randomHex(8), Body: tc.body, Token: new(string)})
+			if code, param := errorCode(t, r); r.Status != 400 || code != tc.code || param != tc.param {
+				t.Errorf("%s: want 400 %s at %s, got %v", tc.name, tc.code, tc.param, r)
+			}
+		}
+		if n := countLinks(t, a); n != 0 {
+			t.Fatalf("%d links written by refused requests", n)
+		}
+		r := a.send(request{Method: "POST", Path: "/v1/agent-links", Key: "k-" + randomHex(8),
+			Body: tipLinkBody(jwk, `"tip_auto_approve_max":200,"tip_budget_per_day":500`), Token: new(string)})
+		mustStatus(t, r, 201)
+		var l linkOut
+		l.from(t, r)
+		p, err := (&linking.Service{DB: a.db}).Lookup(context.Background(), l.UserCode)
+		if err != nil || p.RequestedTipAutoApproveMax != 200 || p.RequestedTipBudgetPerDay != 500 {
+			t.Fatalf("stored %+v (%v)", p.AgentLink, err)
+		}
+	})
+}
+
+// The tip budget set at linking is all an agent needs to tip without a
+// tap: POST /v1/tips within the threshold and the day's budget is captured
+// at once, past the budget it asks the user; revoking the grant ends it.
+func TestAgentLinkTipBudgetTips(t *testing.T) {
+	forEachSharedDB(t, func(t *testing.T, db, _ *store.DB) {
+		s := newClaimShop(t, db)
+		_, priv, _ := ed25519.GenerateKey(rand.Reader)
+		pub := priv.Public().(ed25519.PublicKey)
+		r := s.a.send(request{Method: "POST", Path: "/v1/agent-links", Key: "k-" + randomHex(8),
+			Body: tipLinkBody(string(agentauth.JWK(pub)), `"tip_auto_approve_max":200,"tip_budget_per_day":500`), Token: new(string)})
+		mustStatus(t, r, 201)
+		var l linkOut
+		l.from(t, r)
+		if _, err := (&linking.Service{DB: db}).Approve(s.ctx, l.UserCode, linking.Approval{UserID: s.ada.id}); err != nil {
+			t.Fatal(err)
+		}
+		r = poll(t, s.a, l.DeviceCode)
+		mustStatus(t, r, 200)
+		var g struct {
+			ID                string `json:"id"`
+			TipAutoApproveMax int64  `json:"tip_auto_approve_max"`
+			TipBudgetPerDay   int64  `json:"tip_budget_per_day"`
+			TipsMandate       string `json:"tips_mandate"`
+		}
+		r.decode(t, &g)
+		if g.TipAutoApproveMax != 200 || g.TipBudgetPerDay != 500 || !strings.HasPrefix(g.TipsMandate, "man_") {
+			t.Fatalf("poll: %v", r)
+		}
+		ag := linkedAgent{key: priv, keyID: agentauth.Thumbprint(pub), grantID: g.ID, userID: s.ada.id}
+
+		for i, step := range []struct {
+			amount int64
+			status string
+			auto   bool
+		}{{2_00, "captured", true}, {2_01, "requires_approval", false}, {2_00, "captured", true},
+			{1_50, "requires_approval", false}, {1_00, "captured", true}} {
+			r := s.sendTip(ag, "tip-"+strconv.Itoa(i), s.tipBody(step.amount, "thanks"))
+			mustStatus(t, r, http.StatusCreated)
+			var tip tipOut
+			r.decode(t, &tip)
+			if tip.Status != step.status || tip.Tip == nil || tip.Tip.AutoApproved != step.auto || (tip.Tip.Mandate == g.TipsMandate) != step.auto {
+				t.Fatalf("tip %d of %d: %v", i, step.amount, r)
+			}
+		}
+
+		revoke := me(s.a, s.ada, "POST", "/v1/me/grants/"+g.ID+"/revoke", s.ada.csrf, "revoke-"+randomHex(4), "")
+		mustStatus(t, revoke, 200)
+		m, err := db.Mandate(s.ctx, g.TipsMandate)
+		if err != nil || m.Status != agentpay.MandateRevoked {
+			t.Fatalf("after revoking the grant its tips mandate is %s (%v)", m.Status, err)
+		}
+		mustRefuse(t, s.sendTip(ag, "tip-after", s.tipBody(1_00, "thanks")), http.StatusUnauthorized, "grant_revoked")
 	})
 }

@@ -24,8 +24,9 @@ func (s *Service) UserGrants(ctx context.Context, userID string, limit int) ([]s
 }
 
 // PrepareRevoke returns the grant as it will be once revoked and the unit
-// of work that revokes it, without submitting it: the API submits it with
-// its idempotency record. The update is versioned. A grant revoked already
+// of work that revokes it, with the tips mandates it holds (see
+// revokeTipsMandates), without submitting it: the API submits it with its
+// idempotency record. The updates are versioned. A grant revoked already
 // gives an empty unit; another user's grant, or an unknown one, is
 // not_found (grant_not_found), the same answer, so ids cannot be probed.
 func (s *Service) PrepareRevoke(ctx context.Context, grantID, userID string) (agentpay.Grant, *store.Unit, error) {
@@ -46,6 +47,9 @@ func (s *Service) PrepareRevoke(ctx context.Context, grantID, userID string) (ag
 	unit := &store.Unit{}
 	if g.Status != agentpay.GrantRevoked {
 		unit.Updates = []store.Update{revokeUpdate(g)}
+		if err := s.revokeTipsMandates(ctx, unit, g); err != nil {
+			return agentpay.Grant{}, nil, err
+		}
 		g.Status, g.Version = agentpay.GrantRevoked, g.Version+1
 	}
 	return g, unit, nil
@@ -73,9 +77,10 @@ func (s *Service) Revoke(ctx context.Context, grantID, userID string) error {
 }
 
 // PrepareRevokeAll returns the active grants of userID as they will be once
-// revoked and the one unit of versioned updates that revokes them all,
-// without submitting it. A grant changed meanwhile fails the whole unit
-// with version_conflict, and nothing is revoked.
+// revoked and the one unit of versioned updates that revokes them all and
+// their tips mandates, without submitting it. A grant or mandate changed
+// meanwhile fails the whole unit with version_conflict, and nothing is
+// revoked.
 func (s *Service) PrepareRevokeAll(ctx context.Context, userID string) ([]agentpay.Grant, *store.Unit, error) {
 	grants, err := s.DB.ActiveGrantsByUser(ctx, userID)
 	if err != nil {
@@ -84,6 +89,9 @@ func (s *Service) PrepareRevokeAll(ctx context.Context, userID string) ([]agentp
 	unit := &store.Unit{}
 	for i, g := range grants {
 		unit.Updates = append(unit.Updates, revokeUpdate(g))
+		if err := s.revokeTipsMandates(ctx, unit, g); err != nil {
+			return nil, nil, err
+		}
 		grants[i].Status, grants[i].Version = agentpay.GrantRevoked, g.Version+1
 	}
 	return grants, unit, nil

@@ -71,6 +71,10 @@ type StartRequest struct {
 	SoftwareID   string
 	Scopes       []agentpay.Scope
 	Limits       agentpay.GrantLimits
+	// Tips are the tip terms asked for with the tips scope: tips up to
+	// AutoApproveMax each and BudgetPerDay a day given without a tap, if
+	// the user keeps them.
+	Tips TipTerms
 }
 
 // RequestMeta is where a request came from, as the server saw it.
@@ -103,8 +107,12 @@ func (r StartRequest) Validate() (agentpay.AgentLink, error) {
 	if err := r.Limits.Validate("limits"); err != nil {
 		return agentpay.AgentLink{}, err
 	}
+	if err := r.Tips.Validate(r.Scopes, r.Limits); err != nil {
+		return agentpay.AgentLink{}, err
+	}
 	return agentpay.AgentLink{PublicKeyJWK: string(agentauth.JWK(key)), KeyID: agentauth.Thumbprint(key),
-		AgentName: r.AgentName, SoftwareID: r.SoftwareID, RequestedScopes: r.Scopes, RequestedLimits: r.Limits}, nil
+		AgentName: r.AgentName, SoftwareID: r.SoftwareID, RequestedScopes: r.Scopes, RequestedLimits: r.Limits,
+		RequestedTipAutoApproveMax: r.Tips.AutoApproveMax, RequestedTipBudgetPerDay: r.Tips.BudgetPerDay}, nil
 }
 
 // ParsePublicKey parses an agent's public key as sent in the field

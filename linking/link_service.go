@@ -126,15 +126,33 @@ func (s *Service) link(ctx context.Context, userCode string) (agentpay.AgentLink
 	return s.DB.AgentLinkByUserCode(ctx, code)
 }
 
-// Approval is what a user decides when approving: nil Limits and Scopes
-// keep what the agent asked for; they may only be lowered or narrowed.
+// Approval is what a user decides when approving: nil Limits, Scopes and
+// Tips keep what the agent asked for; they may only be lowered or
+// narrowed.
 type Approval struct {
-	UserID            string
-	Limits            *agentpay.GrantLimits
-	Scopes            []agentpay.Scope
-	Categories        []string      // optional merchant category codes
-	ExpiresIn         time.Duration // 0: GrantTTL
-	TipAutoApproveMax int64         // 0: every tip needs approval
+	UserID     string
+	Limits     *agentpay.GrantLimits
+	Scopes     []agentpay.Scope
+	Categories []string      // optional merchant category codes
+	ExpiresIn  time.Duration // 0: GrantTTL
+	// Tips are the tip terms kept (none without the tips scope). A tip
+	// budget above 0 makes the grant's active tips mandate in the unit
+	// that makes the grant.
+	Tips *TipTerms
+	// TimeZone is the IANA time zone whose days the tip budget follows;
+	// "" is UTC.
+	TimeZone string
+	// TipAutoApproveMax, if not 0, sets the grant's tip threshold with no
+	// tip budget, whatever the agent asked: for a server linking agents
+	// itself (tests, the demo). It cannot go with Tips.
+	TipAutoApproveMax int64
+}
+
+// Approved is what an approval makes: the grant and, if the user kept a
+// tip budget, its tips mandate.
+type Approved struct {
+	Grant       agentpay.Grant
+	TipsMandate *agentpay.Mandate
 }
 
 // pendingLink reads a link and checks that it can still be decided.
@@ -159,31 +177,33 @@ func (s *Service) pendingLink(ctx context.Context, userCode, userID string) (age
 // The update is versioned, so if a denial, an expiry or another approval
 // got there first this fails with version_conflict and nothing is written.
 func (s *Service) Approve(ctx context.Context, userCode string, a Approval) (agentpay.Grant, error) {
-	g, unit, err := s.PrepareApprove(ctx, userCode, a)
+	approved, unit, err := s.PrepareApprove(ctx, userCode, a)
 	if err != nil {
 		return agentpay.Grant{}, err
 	}
 	if err := s.DB.Committer.Submit(ctx, unit).Err; err != nil {
 		return agentpay.Grant{}, err
 	}
-	return g, nil
+	return approved.Grant, nil
 }
 
-// PrepareApprove checks an approval and returns the grant it makes and the
-// unit that writes it, for callers that add to the unit (the linking page
-// adds the passkey evidence). Nothing is written.
-func (s *Service) PrepareApprove(ctx context.Context, userCode string, a Approval) (agentpay.Grant, *store.Unit, error) {
+// PrepareApprove checks an approval and returns the grant it makes, with
+// its tips mandate if the user kept a tip budget, and the unit that writes
+// both, for callers that add to the unit (the linking page adds the
+// passkey evidence). Nothing is written.
+func (s *Service) PrepareApprove(ctx context.Context, userCode string, a Approval) (Approved, *store.Unit, error) {
+	var none Approved
 	link, err := s.pendingLink(ctx, userCode, a.UserID)
 	if err != nil {
-		return agentpay.Grant{}, nil, err
+		return none, nil, err
 	}
 	limits := link.RequestedLimits
 	if a.Limits != nil {
 		if err := a.Limits.Validate("limits"); err != nil {
-			return agentpay.Grant{}, nil, err
+			return none, nil, err
 		}
 		if !a.Limits.Within(link.RequestedLimits) {
-			return agentpay.Grant{}, nil, agentpay.ParamErrorf("limits", "limits_raised",
+			return none, nil, agentpay.ParamErrorf("limits", "limits_raised",
 				"limits may only be lowered from what the agent asked for, in the same asset")
 		}
 		limits = *a.Limits
@@ -191,11 +211,11 @@ func (s *Service) PrepareApprove(ctx context.Context, userCode string, a Approva
 	scopes := link.RequestedScopes
 	if a.Scopes != nil {
 		if err := agentpay.ValidateScopes("scopes", a.Scopes); err != nil {
-			return agentpay.Grant{}, nil, err
+			return none, nil, err
 		}
 		for _, sc := range a.Scopes {
 			if !slices.Contains(link.RequestedScopes, sc) {
-				return agentpay.Grant{}, nil, agentpay.ParamErrorf("scopes", "scope_not_requested",
+				return none, nil, agentpay.ParamErrorf("scopes", "scope_not_requested",
 					"scope %q was not requested by the agent", sc)
 			}
 		}
@@ -206,28 +226,47 @@ func (s *Service) PrepareApprove(ctx context.Context, userCode string, a Approva
 		ttl = GrantTTL
 	}
 	if err := s.checkTier(ctx, a.UserID, limits); err != nil {
-		return agentpay.Grant{}, nil, err
+		return none, nil, err
+	}
+	tips, err := approvedTips(link, a, scopes, limits)
+	if err != nil {
+		return none, nil, err
 	}
 	now := s.now()
 	g := agentpay.Grant{ID: agentpay.NewID("grt"), UserID: a.UserID, AgentKeyID: link.KeyID, Scopes: scopes,
-		Limits: limits, Categories: a.Categories, ExpiresAt: now.Add(ttl).UnixMicro(), TipAutoApproveMax: a.TipAutoApproveMax,
+		Limits: limits, Categories: a.Categories, ExpiresAt: now.Add(ttl).UnixMicro(), TipAutoApproveMax: tips.AutoApproveMax,
 		Status: agentpay.GrantActive, CreatedAt: now.UnixMicro(), Version: 1}
 	if err := g.Validate(); err != nil {
-		return agentpay.Grant{}, nil, err
+		return none, nil, err
+	}
+	approved := Approved{Grant: g}
+	var mandate agentpay.Mandate
+	if tips.BudgetPerDay > 0 {
+		if mandate, err = newTipsMandate(g, tips, a.TimeZone, now); err != nil {
+			return none, nil, err
+		}
+		approved.TipsMandate = &mandate
 	}
 	// Linking a key again replaces its grant: the previous active grant is
 	// revoked in the same unit, so a key never has two active grants.
 	previous, err := s.DB.ActiveGrantsByAgentKey(ctx, link.KeyID)
 	if err != nil {
-		return agentpay.Grant{}, nil, err
+		return none, nil, err
 	}
 	unit := &store.Unit{Rows: []store.Row{store.GrantRow(g)}, Updates: []store.Update{{Table: store.AgentLinksTable,
 		Key: link.UserCode, Version: link.Version, Set: []string{"status", "user_id", "grant_id"},
 		Values: []any{string(agentpay.AgentLinkApproved), a.UserID, g.ID}}}}
+	if approved.TipsMandate != nil {
+		unit.Rows = append(unit.Rows, store.MandateRow(mandate))
+		emitMandate(unit, mandate, eventMandateApproved, now)
+	}
 	for _, p := range previous {
 		unit.Updates = append(unit.Updates, revokeUpdate(p))
+		if err := s.revokeTipsMandates(ctx, unit, p); err != nil {
+			return none, nil, err
+		}
 	}
-	return g, unit, nil
+	return approved, unit, nil
 }
 
 // checkTier refuses limits the approving user's tier does not allow: an

@@ -32,6 +32,9 @@ type LinkAccountInput struct {
 	PerDay     int64  `json:"per_day,omitempty" jsonschema:"the most per UTC day, in minor units (USD default 10000)"`
 	PerMonth   int64  `json:"per_month,omitempty" jsonschema:"the most per UTC month, in minor units (USD default 50000)"`
 	Relink     bool   `json:"relink,omitempty" jsonschema:"start a new link even though one is active (to change limits or scopes); the old one ends when the user approves the new one"`
+	// Tips without a tap: asking for either adds the tips scope.
+	TipAutoApproveMax int64 `json:"tip_auto_approve_max,omitempty" jsonschema:"ask to give tips without the user's tap: each tip up to this, in minor units (at most per_payment); tips above it ask the user"`
+	TipBudgetPerDay   int64 `json:"tip_budget_per_day,omitempty" jsonschema:"with tip_auto_approve_max: the most tips given without a tap may add up to in a day, in minor units (at least tip_auto_approve_max, at most per_day); the user may lower it, or set 0 so that every tip asks them"`
 }
 
 // LinkAccountOutput is what link_account answers.
@@ -52,7 +55,8 @@ func (s *Server) addLinkTools() {
 		Description: "Link this agent to the user's agentpay account, once, before any payment. " +
 			"Returns a link and a code: show both to the user and ask them to open the link and approve with their passkey " +
 			"(they may lower the limits there). Until they do, the other tools answer that the agent is not linked. " +
-			"If the account is already linked it says so and returns the grant. Limits are in minor units of asset.",
+			"If the account is already linked it says so and returns the grant. Limits are in minor units of asset. " +
+			"To tip without asking the user each time, ask for tip_auto_approve_max and tip_budget_per_day.",
 		Annotations: &mcp.ToolAnnotations{Title: "Link agentpay account", IdempotentHint: true, DestructiveHint: ptr(false),
 			OpenWorldHint: ptr(false)},
 	}, s.linkAccount)
@@ -135,7 +139,12 @@ func (s *Server) linkRequest(req *mcp.CallToolRequest, in LinkAccountInput) sdk.
 			l.PerMonth = max(defaultLinkPerMonth, l.PerDay)
 		}
 	}
-	return sdk.LinkRequest{AgentName: name, SoftwareID: softwareID, Scopes: []string{"payments:create", "subscriptions"}, Limits: l}
+	scopes := []string{"payments:create", "subscriptions"}
+	if in.TipAutoApproveMax != 0 || in.TipBudgetPerDay != 0 {
+		scopes = append(scopes, "tips")
+	}
+	return sdk.LinkRequest{AgentName: name, SoftwareID: softwareID, Scopes: scopes, Limits: l,
+		TipAutoApproveMax: in.TipAutoApproveMax, TipBudgetPerDay: in.TipBudgetPerDay}
 }
 
 // startLink starts a link and returns it once the server answered with

@@ -1,6 +1,8 @@
 package mcpserver_test
 
 import (
+	"context"
+	"slices"
 	"testing"
 
 	"github.com/agentpay/agentpay/mcpserver"
@@ -29,5 +31,34 @@ func TestLinkLimits(t *testing.T) {
 				t.Fatalf("limits %+v %+v %+v", g.PerPayment, g.PerDay, g.PerMonth)
 			}
 		})
+	}
+}
+
+// A model may ask for tips without the user's tap: link_account then asks
+// for the tips scope and the tip terms, and the user's approval makes the
+// grant's tips mandate.
+func TestLinkAsksForTips(t *testing.T) {
+	s := newShop(t)
+	cs, srv := s.connect(nil, nil)
+	s.link(cs, map[string]any{"tip_auto_approve_max": 2_00, "tip_budget_per_day": 5_00})
+	g, _ := ok[mcpserver.GrantOutput](t, cs, "get_grant", map[string]any{})
+	if !slices.Contains(g.Scopes, "tips") {
+		t.Fatalf("scopes %v", g.Scopes)
+	}
+	key, err := s.db.AgentKey(context.Background(), srv.KeyID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, found, err := s.srv.Links.TipsMandate(context.Background(), key.Grant)
+	if err != nil || !found || m.PerPaymentMax != 2_00 || m.Budget != 5_00 || key.Grant.TipAutoApproveMax != 2_00 {
+		t.Fatalf("grant %+v, tips mandate %+v %v %v", key.Grant, m, found, err)
+	}
+
+	// Without tip terms the tips scope is not asked for.
+	plain, _ := s.connect(nil, nil)
+	s.link(plain, map[string]any{})
+	g, _ = ok[mcpserver.GrantOutput](t, plain, "get_grant", map[string]any{})
+	if slices.Contains(g.Scopes, "tips") {
+		t.Fatalf("scopes %v", g.Scopes)
 	}
 }

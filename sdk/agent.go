@@ -63,12 +63,18 @@ type Limits struct {
 	PerMonth   int64  `json:"per_month"`
 }
 
-// LinkRequest is what an agent asks the user for.
+// LinkRequest is what an agent asks the user for. With the "tips" scope
+// it may ask to give tips without a tap: each up to TipAutoApproveMax and
+// up to TipBudgetPerDay a day in all (minor units of Limits.Asset; the
+// budget at most Limits.PerDay, and at least TipAutoApproveMax). The user
+// may lower both when approving.
 type LinkRequest struct {
-	AgentName  string
-	SoftwareID string
-	Scopes     []string
-	Limits     Limits
+	AgentName         string
+	SoftwareID        string
+	Scopes            []string
+	Limits            Limits
+	TipAutoApproveMax int64
+	TipBudgetPerDay   int64
 }
 
 // Pending is a started link: what the app shows the user.
@@ -93,6 +99,11 @@ type Grant struct {
 	Status            string    `json:"status"`
 	ExpiresAt         time.Time `json:"expires_at"`
 	CreatedAt         time.Time `json:"created_at"`
+	// TipBudgetPerDay and TipsMandate are set by Agent.Link only: the daily
+	// budget of tips given without a tap that the user kept when linking
+	// (0: every tip asks the user), and the tips mandate that holds it.
+	TipBudgetPerDay int64  `json:"tip_budget_per_day,omitempty"`
+	TipsMandate     string `json:"tips_mandate,omitempty"`
 	// Spent, Remaining and BudgetPeriod are set by Agent.Grant only: what
 	// the grant's approved payments used today and this month (UTC days
 	// and months, named in BudgetPeriod), and the most a payment may still
@@ -131,12 +142,14 @@ func (a *Agent) Link(ctx context.Context, req LinkRequest, onCode func(Pending))
 		scopes = []string{}
 	}
 	body, err := marshalBody(struct {
-		PublicKey  rawJSON  `json:"public_key"`
-		AgentName  string   `json:"agent_name"`
-		SoftwareID string   `json:"software_id"`
-		Scopes     []string `json:"scopes"`
-		Limits     Limits   `json:"limits"`
-	}{rawJSON(agentauth.JWK(pub)), req.AgentName, req.SoftwareID, scopes, req.Limits})
+		PublicKey         rawJSON  `json:"public_key"`
+		AgentName         string   `json:"agent_name"`
+		SoftwareID        string   `json:"software_id"`
+		Scopes            []string `json:"scopes"`
+		Limits            Limits   `json:"limits"`
+		TipAutoApproveMax int64    `json:"tip_auto_approve_max,omitempty"`
+		TipBudgetPerDay   int64    `json:"tip_budget_per_day,omitempty"`
+	}{rawJSON(agentauth.JWK(pub)), req.AgentName, req.SoftwareID, scopes, req.Limits, req.TipAutoApproveMax, req.TipBudgetPerDay})
 	if err != nil {
 		return nil, err
 	}

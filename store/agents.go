@@ -18,16 +18,17 @@ import (
 // agent_name, software_id, scopes, limit_asset (string), limit_per_payment,
 // limit_per_day, limit_per_month (int64), request_ip, request_user_agent,
 // status (string), created_at, expires_at, poll_interval_ms, last_polled_at
-// (int64), user_id, grant_id (string), version (int64).
+// (int64), user_id, grant_id (string), version, tip_auto_approve_max,
+// tip_budget_per_day (int64).
 var AgentLinksTable = &Table{
 	Name: "agent_links",
 	Key:  "user_code",
 	Columns: []string{"user_code", "id", "device_code_hash", "public_key_jwk", "key_id", "agent_name", "software_id",
 		"scopes", "limit_asset", "limit_per_payment", "limit_per_day", "limit_per_month", "request_ip",
 		"request_user_agent", "status", "created_at", "expires_at", "poll_interval_ms", "last_polled_at",
-		"user_id", "grant_id", "version"},
+		"user_id", "grant_id", "version", "tip_auto_approve_max", "tip_budget_per_day"},
 	Types: []ColumnType{Text, Text, Text, Text, Text, Text, Text, Text, Text, Int, Int, Int, Text, Text, Text,
-		Int, Int, Int, Int, Text, Text, Int},
+		Int, Int, Int, Int, Text, Text, Int, Int, Int},
 	Version: "version",
 }
 
@@ -53,7 +54,7 @@ func AgentLinkRow(l agentpay.AgentLink) Row {
 		l.AgentName, l.SoftwareID, agentpay.ScopesString(l.RequestedScopes), l.RequestedLimits.Asset,
 		l.RequestedLimits.PerPayment, l.RequestedLimits.PerDay, l.RequestedLimits.PerMonth, l.RequestIP,
 		l.RequestUserAgent, string(l.Status), l.CreatedAt, l.ExpiresAt, l.Interval.Milliseconds(), l.LastPolledAt,
-		l.UserID, l.GrantID, int64(1)}}
+		l.UserID, l.GrantID, int64(1), l.RequestedTipAutoApproveMax, l.RequestedTipBudgetPerDay}}
 }
 
 // GrantRow returns the row that inserts a new grant (version 1).
@@ -65,7 +66,8 @@ func GrantRow(g agentpay.Grant) Row {
 
 const agentLinkColumns = `user_code, id, device_code_hash, public_key_jwk, key_id, agent_name, software_id, scopes,
 	limit_asset, limit_per_payment, limit_per_day, limit_per_month, request_ip, request_user_agent, status,
-	created_at, expires_at, poll_interval_ms, last_polled_at, user_id, grant_id, version`
+	created_at, expires_at, poll_interval_ms, last_polled_at, user_id, grant_id, version, tip_auto_approve_max,
+	tip_budget_per_day`
 
 func (db *DB) agentLink(ctx context.Context, where string, arg string) (agentpay.AgentLink, error) {
 	var l agentpay.AgentLink
@@ -75,7 +77,7 @@ func (db *DB) agentLink(ctx context.Context, where string, arg string) (agentpay
 		&l.UserCode, &l.ID, &l.DeviceCodeHash, &l.PublicKeyJWK, &l.KeyID, &l.AgentName, &l.SoftwareID, &scopes,
 		&l.RequestedLimits.Asset, &l.RequestedLimits.PerPayment, &l.RequestedLimits.PerDay, &l.RequestedLimits.PerMonth,
 		&l.RequestIP, &l.RequestUserAgent, &status, &l.CreatedAt, &l.ExpiresAt, &intervalMS, &l.LastPolledAt,
-		&l.UserID, &l.GrantID, &l.Version)
+		&l.UserID, &l.GrantID, &l.Version, &l.RequestedTipAutoApproveMax, &l.RequestedTipBudgetPerDay)
 	if errors.Is(err, sql.ErrNoRows) {
 		return l, agentpay.Errorf(agentpay.ENOTFOUND, "agent_link_not_found", "no such agent link")
 	}

@@ -251,7 +251,7 @@ func (h *Handler) mandateRows(ctx context.Context, userID string, names map[stri
 	}
 	rows := make([]mandateRow, 0, len(list))
 	for _, m := range list {
-		payee := "merchants of category " + strings.Join(m.Categories, " or ")
+		payee := categoryPayees(m.Categories)
 		if m.MerchantID != "" {
 			name, ok := names[m.MerchantID]
 			if !ok {

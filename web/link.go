@@ -30,7 +30,7 @@ const (
 var scopeDescriptions = map[agentpay.Scope]string{
 	agentpay.ScopePaymentsCreate: "ask you to approve payments",
 	agentpay.ScopePaymentsRead:   "see the payments it made",
-	agentpay.ScopeTips:           "send tips, each approved by you unless under your tip threshold",
+	agentpay.ScopeTips:           "send tips: each asks you, except those within the tip limits below",
 	agentpay.ScopeSubscriptions:  "set up subscriptions that you approve",
 }
 
@@ -62,6 +62,10 @@ type linkView struct {
 	CapPerMonth                  string
 	Tier                         agentpay.Tier
 	GrantID                      string
+	// Tips shows the tip limits, in major units, when the agent asks for
+	// the tips scope.
+	Tips                         bool
+	TipAutoApproveMax, TipBudget string
 }
 
 func remoteIP(r *http.Request) string {
@@ -182,13 +186,20 @@ func (h *Handler) linkView(p linking.Pending, u agentpay.User) *linkView {
 	v.CapPerPayment, v.CapPerDay, v.CapPerMonth = money(caps.PerPayment, l.Asset), money(caps.PerDay, l.Asset), money(caps.PerMonth, l.Asset)
 	for _, s := range p.RequestedScopes {
 		v.Scopes = append(v.Scopes, scopeView{Name: string(s), Description: scopeDescriptions[s]})
+		v.Tips = v.Tips || s == agentpay.ScopeTips
 	}
+	// Offered no higher than the per-payment and per-day limits offered,
+	// which the approval would otherwise refuse.
+	v.TipAutoApproveMax = decimal(min(p.RequestedTipAutoApproveMax, l.PerPayment, caps.PerPayment), l.Asset)
+	v.TipBudget = decimal(min(p.RequestedTipBudgetPerDay, l.PerDay, caps.PerDay), l.Asset)
 	v.GrantID = p.GrantID
 	return v
 }
 
 // linkDecision is what the page sends to approve: the scopes kept and the
-// limits, in major units of the link's asset, no higher than requested.
+// limits, in major units of the link's asset, no higher than requested;
+// the tip limits likewise ("" is 0), and the browser's time zone, whose
+// days the tip budget follows (UTC if it names none the server knows).
 type linkDecision struct {
 	UserCode string           `json:"user_code"`
 	Scopes   []agentpay.Scope `json:"scopes"`
@@ -197,6 +208,9 @@ type linkDecision struct {
 		PerDay     string `json:"per_day"`
 		PerMonth   string `json:"per_month"`
 	} `json:"limits"`
+	TipAutoApproveMax string `json:"tip_auto_approve_max"`
+	TipBudgetPerDay   string `json:"tip_budget_per_day"`
+	TimeZone          string `json:"time_zone"`
 }
 
 // linkApproval is the object a user signs with their passkey to link an
@@ -212,6 +226,12 @@ type linkApproval struct {
 	Scopes      []agentpay.Scope `json:"scopes"`
 	Limits      approvedLimits   `json:"limits"`
 	GrantTTLSec int64            `json:"grant_ttl_seconds"`
+	// The tip terms, in minor units: tips up to TipAutoApproveMax each and
+	// TipBudgetPerDay a day in all given without a tap, the days those of
+	// TipTimeZone. The tips mandate is made from exactly these.
+	TipAutoApproveMax int64  `json:"tip_auto_approve_max"`
+	TipBudgetPerDay   int64  `json:"tip_budget_per_day"`
+	TipTimeZone       string `json:"tip_time_zone,omitempty"`
 }
 
 // approvedLimits are grant limits as signed, in minor units.
@@ -254,7 +274,29 @@ func (d linkDecision) approval(userID string, asset string) (linking.Approval, e
 	if len(d.Scopes) == 0 {
 		return linking.Approval{}, agentpay.ParamErrorf("scopes", "scopes_required", "keep at least one scope, or deny the request")
 	}
-	return linking.Approval{UserID: userID, Limits: &l, Scopes: slices.Clone(d.Scopes)}, nil
+	// Unticking tips turns tips off, whatever the tip fields still hold.
+	tips := linking.TipTerms{}
+	if slices.Contains(d.Scopes, agentpay.ScopeTips) {
+		for _, f := range []struct {
+			param string
+			s     string
+			to    *int64
+		}{{"tip_auto_approve_max", d.TipAutoApproveMax, &tips.AutoApproveMax}, {"tip_budget_per_day", d.TipBudgetPerDay, &tips.BudgetPerDay}} {
+			if f.s == "" {
+				continue
+			}
+			n, err := agentpay.ParseAmount(f.s, asset)
+			if err != nil {
+				return linking.Approval{}, agentpay.ParamErrorf(f.param, "invalid_amount", "%s must be an amount in %s such as 2.00, or 0", f.param, asset)
+			}
+			*f.to = n
+		}
+	}
+	tz := "UTC"
+	if _, err := agentpay.LoadLocation("time_zone", d.TimeZone); err == nil {
+		tz = d.TimeZone
+	}
+	return linking.Approval{UserID: userID, Limits: &l, Scopes: slices.Clone(d.Scopes), Tips: &tips, TimeZone: tz}, nil
 }
 
 // linkApproveBegin checks a decision (so a refusal shows before the
@@ -280,15 +322,20 @@ func (h *Handler) linkApproveBegin(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	g, _, err := h.Links.PrepareApprove(r.Context(), p.UserCode, a)
+	approved, _, err := h.Links.PrepareApprove(r.Context(), p.UserCode, a)
 	if err != nil {
 		h.writeError(w, r, err)
 		return
 	}
+	g := approved.Grant
 	obj := linkApproval{Type: "agent_link", LinkID: p.ID, UserCode: p.UserCode, KeyID: p.KeyID, AgentName: p.AgentName,
 		SoftwareID: p.SoftwareID, RequestIP: p.RequestIP, Scopes: g.Scopes,
-		Limits:      approvedLimits(g.Limits),
-		GrantTTLSec: int64(linking.GrantTTL / time.Second)}
+		Limits:            approvedLimits(g.Limits),
+		GrantTTLSec:       int64(linking.GrantTTL / time.Second),
+		TipAutoApproveMax: g.TipAutoApproveMax}
+	if m := approved.TipsMandate; m != nil {
+		obj.TipBudgetPerDay, obj.TipTimeZone = m.Budget, m.TimeZone
+	}
 	id, options, err := h.Passkeys.BeginApproval(r.Context(), sess.UserID, p.ID, obj)
 	if err != nil {
 		h.writeError(w, r, err)
@@ -331,9 +378,13 @@ func (h *Handler) linkApproveFinish(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, agentpay.Errorf(agentpay.ECONFLICT, "approval_mismatch", "the linking request changed after you saw it; start again"))
 		return
 	}
+	// The grant and its tips mandate are made from what was signed, and
+	// checked again against the link as stored now: terms above what the
+	// agent asked for are refused here as they were before the prompt.
 	limits := agentpay.GrantLimits(obj.Limits)
-	g, unit, err := h.Links.PrepareApprove(r.Context(), p.UserCode, linking.Approval{UserID: sess.UserID, Limits: &limits,
-		Scopes: obj.Scopes, ExpiresIn: time.Duration(obj.GrantTTLSec) * time.Second})
+	approved, unit, err := h.Links.PrepareApprove(r.Context(), p.UserCode, linking.Approval{UserID: sess.UserID, Limits: &limits,
+		Scopes: obj.Scopes, ExpiresIn: time.Duration(obj.GrantTTLSec) * time.Second,
+		Tips: &linking.TipTerms{AutoApproveMax: obj.TipAutoApproveMax, BudgetPerDay: obj.TipBudgetPerDay}, TimeZone: obj.TipTimeZone})
 	if err != nil {
 		h.writeError(w, r, err)
 		return
@@ -343,7 +394,11 @@ func (h *Handler) linkApproveFinish(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, map[string]any{"grant": g.ID, "redirect": "/link?code=" + url.QueryEscape(p.UserCodeDisplay)})
+	out := map[string]any{"grant": approved.Grant.ID, "redirect": "/link?code=" + url.QueryEscape(p.UserCodeDisplay)}
+	if m := approved.TipsMandate; m != nil {
+		out["tips_mandate"] = m.ID
+	}
+	writeJSON(w, out)
 }
 
 // linkDeny refuses a link; the agent's next poll gets access_denied. A

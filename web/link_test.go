@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/json"
 	"html/template"
 	"net/http"
@@ -165,6 +166,9 @@ type decision struct {
 		PerDay     string `json:"per_day"`
 		PerMonth   string `json:"per_month"`
 	} `json:"limits"`
+	TipAutoApproveMax string `json:"tip_auto_approve_max,omitempty"`
+	TipBudgetPerDay   string `json:"tip_budget_per_day,omitempty"`
+	TimeZone          string `json:"time_zone,omitempty"`
 }
 
 func newDecision(code string, scopes []string, perPayment, perDay, perMonth string) decision {
@@ -369,6 +373,202 @@ func TestLoginNextStaysOnSite(t *testing.T) {
 		w := b.do("GET", "/login?next="+url.QueryEscape(next), nil, nil)
 		if !strings.Contains(w.Body.String(), `data-next="`+template.HTMLEscapeString(want)+`"`) {
 			t.Errorf("next %q: page carries %s, want %s", next, regexp.MustCompile(`data-next="[^"]*"`).FindString(w.Body.String()), want)
+		}
+	}
+}
+
+// startTipLink starts linking an agent that asks for scopes, 100.00 per
+// payment and 200.00 a day, and tips without a tap of up to 5.00 each and
+// 20.00 a day.
+func (s *linkSite) startTipLink(scopes ...agentpay.Scope) linking.Started {
+	s.t.Helper()
+	pub, _, _ := ed25519.GenerateKey(rand.Reader)
+	st, err := s.links.Start(context.Background(), linking.StartRequest{PublicKeyJWK: agentauth.JWK(pub), AgentName: "Tipper",
+		SoftwareID: "com.example.tipper", Scopes: scopes,
+		Limits: agentpay.GrantLimits{Asset: "USD", PerPayment: 100_00, PerDay: 200_00, PerMonth: 400_00},
+		Tips:   linking.TipTerms{AutoApproveMax: 5_00, BudgetPerDay: 20_00}}, linking.RequestMeta{RemoteIP: "203.0.113.7"})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return st
+}
+
+func tipDecision(code string, scopes []string, perDay, perTip, budget string) decision {
+	d := newDecision(code, scopes, "100.00", perDay, "400.00")
+	d.TipAutoApproveMax, d.TipBudgetPerDay = perTip, budget
+	return d
+}
+
+// mandatesOf lists the mandates of the grant of a link, none if there is
+// no grant.
+func (s *linkSite) mandatesOf(grantID string) []agentpay.Mandate {
+	s.t.Helper()
+	ms, err := s.db.Mandates(context.Background(), store.MandatePage{Owner: "grant_id", ID: grantID, Limit: 10})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return ms
+}
+
+func (s *linkSite) mandateCount() int {
+	s.t.Helper()
+	var n int
+	if err := s.db.Reader().QueryRow(`SELECT COUNT(*) FROM mandates`).Scan(&n); err != nil {
+		s.t.Fatal(err)
+	}
+	return n
+}
+
+// The linking page offers the tip terms the agent asked for; the user may
+// lower them, and approving with the passkey makes the grant and its
+// active tips mandate from exactly what was signed. What was not asked
+// for, or cannot hold, is refused before the prompt; a raised budget that
+// reaches the passkey anyway is refused after it, and nothing is written.
+func TestLinkPageTipBudget(t *testing.T) {
+	s := newLinkSite(t)
+	ada := s.newPerson("ada@example.com", true)
+	st := s.startTipLink(agentpay.ScopePaymentsCreate, agentpay.ScopeTips)
+	display := agentpay.FormatUserCode(st.Link.UserCode)
+	page := "/link?code=" + url.QueryEscape(display)
+	tips := []string{"payments:create", "tips"}
+
+	// Offered as asked, within the tier's 500.00 a day.
+	wantStatus(t, "link page", ada.do("GET", page, nil, nil), 200, `id="tip_auto_approve_max" value="5.00"`)
+	wantStatus(t, "link page", ada.do("GET", page, nil, nil), 200, `id="tip_budget_per_day" value="20.00"`)
+	// No tip fields for an agent that does not ask to tip.
+	pub, _, _ := ed25519.GenerateKey(rand.Reader)
+	plain, err := s.links.Start(context.Background(), linking.StartRequest{PublicKeyJWK: agentauth.JWK(pub), AgentName: "Shopper",
+		SoftwareID: "com.example.shopper", Scopes: []agentpay.Scope{agentpay.ScopePaymentsCreate},
+		Limits: agentpay.GrantLimits{Asset: "USD", PerPayment: 10_00, PerDay: 20_00, PerMonth: 40_00}}, linking.RequestMeta{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(ada.do("GET", "/link?code="+agentpay.FormatUserCode(plain.Link.UserCode), nil, nil).Body.String(), "tip_budget_per_day") {
+		t.Fatal("tip fields for an agent without the tips scope")
+	}
+
+	lowDay := tipDecision(display, tips, "15.00", "5.00", "20.00")
+	lowDay.Limits.PerPayment = "10.00"
+	for _, tt := range []struct {
+		name   string
+		d      decision
+		status int
+		code   string
+	}{
+		{"budget raised", tipDecision(display, tips, "200.00", "5.00", "20.01"), 400, "tip_budget_raised"},
+		{"per tip raised", tipDecision(display, tips, "200.00", "5.01", "20.00"), 400, "tip_auto_approve_raised"},
+		{"negative budget", tipDecision(display, tips, "200.00", "5.00", "-1.00"), 400, "invalid_limit"},
+		{"budget not an amount", tipDecision(display, tips, "200.00", "5.00", "lots"), 400, "invalid_amount"},
+		{"budget without per tip", tipDecision(display, tips, "200.00", "0", "10.00"), 400, "tip_auto_approve_required"},
+		{"budget above the day", lowDay, 400, "tip_budget_exceeds_per_day"},
+		{"budget below one tip", tipDecision(display, tips, "200.00", "5.00", "4.00"), 400, "tip_budget_below_auto_approve"},
+	} {
+		wantStatus(t, tt.name, ada.postJSONStatus("/link/approve/begin", tt.d), tt.status, tt.code)
+	}
+
+	t.Run("a raised budget signed anyway is refused", func(t *testing.T) {
+		// As if the begin step had let it through: the object the passkey
+		// signs carries a budget above what the agent asked for.
+		obj := map[string]any{"type": "agent_link", "link_id": st.Link.ID, "user_code": st.Link.UserCode, "key_id": st.Link.KeyID,
+			"agent_name": st.Link.AgentName, "software_id": st.Link.SoftwareID, "request_ip": st.Link.RequestIP, "scopes": tips,
+			"limits":            map[string]any{"asset": "USD", "per_payment": 100_00, "per_day": 200_00, "per_month": 400_00},
+			"grant_ttl_seconds": int64(linking.GrantTTL / time.Second), "tip_auto_approve_max": 5_00, "tip_budget_per_day": 50_00,
+			"tip_time_zone": "UTC"}
+		ceremony, options, err := s.pk.BeginApproval(context.Background(), ada.user.ID, st.Link.ID, obj)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := ada.doBody("POST", "/link/approve/finish?ceremony="+ceremony, ada.key.Get(t, options), map[string]string{"X-CSRF-Token": ada.csrf})
+		wantStatus(t, "finish", w, 400, "tip_budget_raised")
+
+		// A passkey signing anything but the object begun is refused too.
+		var begun begunApproval
+		ada.postJSON("/link/approve/begin", tipDecision(display, tips, "200.00", "2.00", "8.00"), &begun)
+		tampered := sha256.Sum256([]byte(`{"tip_budget_per_day":20000}`))
+		begun.Options.Response.Challenge = tampered[:]
+		w = ada.doBody("POST", "/link/approve/finish?ceremony="+begun.Ceremony, ada.key.Get(t, &begun.Options), map[string]string{"X-CSRF-Token": ada.csrf})
+		if w.Code < 400 || w.Code >= 500 {
+			t.Fatalf("a tampered challenge: %d %s", w.Code, w.Body)
+		}
+		if p, err := s.links.Lookup(context.Background(), display); err != nil || p.Status != agentpay.AgentLinkPending {
+			t.Fatalf("after the refusals the link is %+v (%v)", p.Status, err)
+		}
+		if n := s.mandateCount(); n != 0 {
+			t.Fatalf("%d mandates written", n)
+		}
+	})
+
+	// Ada lowers the tips to 2.00 each and 8.00 a day, in her time zone.
+	d := tipDecision(display, tips, "200.00", "2.00", "8.00")
+	d.TimeZone = "America/New_York"
+	var begun begunApproval
+	ada.postJSON("/link/approve/begin", d, &begun)
+	var done struct {
+		Grant       string
+		TipsMandate string `json:"tips_mandate"`
+	}
+	ada.postJSON("/link/approve/finish?ceremony="+begun.Ceremony, json.RawMessage(ada.key.Get(t, &begun.Options)), &done)
+	g, err := s.db.Grant(context.Background(), done.Grant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms := s.mandatesOf(g.ID)
+	if len(ms) != 1 || ms[0].ID != done.TipsMandate {
+		t.Fatalf("mandates %+v, answered %q", ms, done.TipsMandate)
+	}
+	m := ms[0]
+	if g.TipAutoApproveMax != 2_00 || m.Kind != agentpay.MandateTips || m.Status != agentpay.MandateActive || m.UserID != ada.user.ID ||
+		m.PerPaymentMax != 2_00 || m.Budget != 8_00 || m.Asset != "USD" || m.TimeZone != "America/New_York" || m.EndsAt != g.ExpiresAt ||
+		m.MerchantID != "" || len(m.Categories) != 0 {
+		t.Fatalf("grant %+v, mandate %+v", g, m)
+	}
+	// What the passkey signed holds the tip terms, and re-verifies.
+	approvals, err := s.db.ApprovalsOf(context.Background(), st.Link.ID)
+	if err != nil || len(approvals) != 1 {
+		t.Fatalf("approvals = %v, %v", approvals, err)
+	}
+	keys, _ := s.pk.Passkeys(context.Background(), ada.user.ID)
+	if err := s.pk.VerifyApproval(approvals[0], keys[0]); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"tip_auto_approve_max":200`, `"tip_budget_per_day":800`, `"tip_time_zone":"America/New_York"`} {
+		if !strings.Contains(approvals[0].Object, want) {
+			t.Fatalf("approved object %s lacks %s", approvals[0].Object, want)
+		}
+	}
+	if pg, err := s.links.Poll(context.Background(), st.DeviceCode); err != nil || pg.ID != g.ID {
+		t.Fatalf("poll = %+v, %v", pg, err)
+	}
+}
+
+// Unticking tips turns tips off, whatever the tip fields hold; a browser
+// time zone the server does not know is UTC.
+func TestLinkPageTipsUnticked(t *testing.T) {
+	s := newLinkSite(t)
+	ada := s.newPerson("ada@example.com", true)
+	for _, tt := range []struct {
+		name     string
+		scopes   []string
+		autoMax  int64
+		mandates int
+	}{
+		{"tips unticked", []string{"payments:create"}, 0, 0},
+		{"tips kept", []string{"payments:create", "tips"}, 5_00, 1},
+	} {
+		st := s.startTipLink(agentpay.ScopePaymentsCreate, agentpay.ScopeTips)
+		d := tipDecision(agentpay.FormatUserCode(st.Link.UserCode), tt.scopes, "200.00", "5.00", "20.00")
+		d.TimeZone = "Nowhere/Atlantis"
+		var begun begunApproval
+		ada.postJSON("/link/approve/begin", d, &begun)
+		var done struct{ Grant string }
+		ada.postJSON("/link/approve/finish?ceremony="+begun.Ceremony, json.RawMessage(ada.key.Get(t, &begun.Options)), &done)
+		g, err := s.db.Grant(context.Background(), done.Grant)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ms := s.mandatesOf(g.ID)
+		if g.TipAutoApproveMax != tt.autoMax || len(ms) != tt.mandates || (len(ms) == 1 && ms[0].TimeZone != "UTC") {
+			t.Fatalf("%s: grant %+v, mandates %+v", tt.name, g, ms)
 		}
 	}
 }

@@ -90,7 +90,7 @@ func MandateTerms(asset string, perPayment, budget int64, period agentpay.Interv
 func MandateSummary(m agentpay.Mandate, merchantName string) string {
 	payee := merchantName
 	if m.MerchantID == "" {
-		payee = "merchants of category " + strings.Join(m.Categories, " or ")
+		payee = categoryPayees(m.Categories)
 	}
 	terms := MandateTerms(m.Asset, m.PerPaymentMax, m.Budget, m.Period)
 	switch {
@@ -102,6 +102,15 @@ func MandateSummary(m agentpay.Mandate, merchantName string) string {
 		return fmt.Sprintf("Let your agent keep a subscription with %s, %s.", payee, terms)
 	}
 	return fmt.Sprintf("Let your agent pay %s %s.", payee, terms)
+}
+
+// categoryPayees says whom a mandate without a merchant pays: merchants of
+// its categories, or (a tips mandate set at linking) any merchant.
+func categoryPayees(categories []string) string {
+	if len(categories) == 0 {
+		return "any merchant"
+	}
+	return "merchants of category " + strings.Join(categories, " or ")
 }
 
 // mandatePage is what the mandate page shows.

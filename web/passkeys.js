@@ -52,7 +52,8 @@ async function logIn(event) {
 }
 
 // approveLink signs the decision on the linking page with a passkey: the
-// server derives the challenge from exactly these scopes and limits.
+// server derives the challenge from exactly these scopes and limits (tip
+// limits included).
 async function approveLink() {
   try {
     const form = document.getElementById("link-form");
@@ -66,6 +67,10 @@ async function approveLink() {
         per_day: form.elements.per_day.value,
         per_month: form.elements.per_month.value,
       },
+      // The tip fields are on the page only when the agent asks for tips.
+      tip_auto_approve_max: form.elements.tip_auto_approve_max ? form.elements.tip_auto_approve_max.value : "",
+      tip_budget_per_day: form.elements.tip_budget_per_day ? form.elements.tip_budget_per_day.value : "",
+      time_zone: Intl.DateTimeFormat().resolvedOptions().timeZone || "",
     });
     const options = PublicKeyCredential.parseRequestOptionsFromJSON(begun.options.publicKey);
     const credential = await navigator.credentials.get({ publicKey: options });
