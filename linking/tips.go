@@ -2,7 +2,6 @@ package linking
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
@@ -135,31 +134,11 @@ const (
 	eventMandateRevoked  = "mandate.revoked"
 )
 
-// mandateEventData is what a mandate event says, in the form payments
-// gives its mandate events: ids, amounts and the status.
-type mandateEventData struct {
-	Mandate       string            `json:"mandate"`
-	Kind          string            `json:"kind"`
-	Status        string            `json:"status"`
-	Merchant      string            `json:"merchant,omitempty"`
-	Grant         string            `json:"grant,omitempty"`
-	Asset         string            `json:"asset"`
-	PerPaymentMax int64             `json:"per_payment_max"`
-	Budget        int64             `json:"budget"`
-	Period        agentpay.Interval `json:"period"`
-}
-
 // emitMandate adds the event of a change to m (whose Row is the version
 // the unit writes). Only mandates naming no merchant change here, so no
 // merchant is owed a webhook.
 func emitMandate(u *store.Unit, m agentpay.Mandate, typ string, now time.Time) {
-	data, err := json.Marshal(mandateEventData{Mandate: m.ID, Kind: string(m.Kind), Status: string(m.Status),
-		Grant: m.GrantID, Asset: m.Asset, PerPaymentMax: m.PerPaymentMax, Budget: m.Budget, Period: m.Period})
-	if err != nil {
-		panic("linking: encode event: " + err.Error()) // plain structs always encode
-	}
-	u.Rows = append(u.Rows, store.Event{ID: agentpay.NewID("evt"), ObjectID: m.ID, UserID: m.UserID, Type: typ,
-		Seq: m.Row, Data: string(data), CreatedAt: now.UnixMicro()}.Row())
+	u.Rows = append(u.Rows, store.MandateEvent(m, typ, now).Row())
 }
 
 // revokeTipsMandates adds to u the revocation of g's tips mandates that

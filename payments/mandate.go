@@ -236,21 +236,6 @@ const (
 	EventMandateRevoked  = "mandate.revoked"
 )
 
-// mandateEventData is what a mandate event says: ids, amounts and the
-// status, never the user (the merchant knows the payer by the pseudonym of
-// its charges) nor the proposer's description.
-type mandateEventData struct {
-	Mandate       string            `json:"mandate"`
-	Kind          string            `json:"kind"`
-	Status        string            `json:"status"`
-	Merchant      string            `json:"merchant,omitempty"`
-	Grant         string            `json:"grant,omitempty"`
-	Asset         string            `json:"asset"`
-	PerPaymentMax int64             `json:"per_payment_max"`
-	Budget        int64             `json:"budget"`
-	Period        agentpay.Interval `json:"period"`
-}
-
 // mandateMerchant returns the merchant m names, for its webhooks; a
 // mandate of categories names none.
 func (s *Service) mandateMerchant(ctx context.Context, m agentpay.Mandate) (store.StoredMerchant, error) {
@@ -263,15 +248,8 @@ func (s *Service) mandateMerchant(ctx context.Context, m agentpay.Mandate) (stor
 // emitMandate adds the event of a change to m (whose Row is the version
 // the unit writes) and, when m names a merchant, its webhook delivery.
 func (s *Service) emitMandate(u *store.Unit, mer store.StoredMerchant, m agentpay.Mandate, typ string) {
-	data, err := json.Marshal(mandateEventData{Mandate: m.ID, Kind: string(m.Kind), Status: string(m.Status),
-		Merchant: m.MerchantID, Grant: m.GrantID, Asset: m.Asset, PerPaymentMax: m.PerPaymentMax, Budget: m.Budget,
-		Period: m.Period})
-	if err != nil {
-		panic("payments: encode event: " + err.Error()) // plain structs always encode
-	}
 	now := s.now()
-	e := store.Event{ID: agentpay.NewID("evt"), ObjectID: m.ID, MerchantID: m.MerchantID, UserID: m.UserID, Type: typ,
-		Seq: m.Row, Data: string(data), CreatedAt: now.UnixMicro()}
+	e := store.MandateEvent(m, typ, now)
 	u.Rows = append(u.Rows, e.Row())
 	if s.Outbox != nil && m.MerchantID != "" {
 		s.Outbox(u, e, mer, now)

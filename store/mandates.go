@@ -3,9 +3,11 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/agentpay/agentpay"
 )
@@ -90,4 +92,33 @@ func (db *DB) MandateCharge(ctx context.Context, key string) (string, error) {
 		return "", fmt.Errorf("store: mandate charge: %w", err)
 	}
 	return id, nil
+}
+
+// mandateEventData is what a mandate event says: ids, amounts and the
+// status, never the user (the merchant knows the payer by the pseudonym of
+// its charges) nor the proposer's description.
+type mandateEventData struct {
+	Mandate       string            `json:"mandate"`
+	Kind          string            `json:"kind"`
+	Status        string            `json:"status"`
+	Merchant      string            `json:"merchant,omitempty"`
+	Grant         string            `json:"grant,omitempty"`
+	Asset         string            `json:"asset"`
+	PerPaymentMax int64             `json:"per_payment_max"`
+	Budget        int64             `json:"budget"`
+	Period        agentpay.Interval `json:"period"`
+}
+
+// MandateEvent returns the event of a change of m to its status: object
+// the mandate, seq the row's version the change writes (m.Row). Payments
+// and linking, which both change mandates, write the same event.
+func MandateEvent(m agentpay.Mandate, typ string, now time.Time) Event {
+	data, err := json.Marshal(mandateEventData{Mandate: m.ID, Kind: string(m.Kind), Status: string(m.Status),
+		Merchant: m.MerchantID, Grant: m.GrantID, Asset: m.Asset, PerPaymentMax: m.PerPaymentMax, Budget: m.Budget,
+		Period: m.Period})
+	if err != nil {
+		panic("store: encode mandate event: " + err.Error()) // plain structs always encode
+	}
+	return Event{ID: agentpay.NewID("evt"), ObjectID: m.ID, MerchantID: m.MerchantID, UserID: m.UserID, Type: typ,
+		Seq: m.Row, Data: string(data), CreatedAt: now.UnixMicro()}
 }
