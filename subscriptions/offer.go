@@ -21,7 +21,7 @@ func (s *Service) PrepareOffer(ctx context.Context, req CreateRequest) (store.Su
 	if req.Grant.ID != "" {
 		return store.Subscription{}, nil, agentpay.ParamErrorf("grant", "invalid_id", "a merchant's offer has no grant")
 	}
-	sub, _, err := s.proposal(ctx, req)
+	sub, err := s.proposal(req)
 	if err != nil {
 		return sub, nil, err
 	}

@@ -144,8 +144,13 @@ func (s *Service) PrepareCreate(ctx context.Context, req CreateRequest) (store.S
 	if req.Grant.ID == "" {
 		return store.Subscription{}, nil, agentpay.ParamErrorf("grant", "invalid_id", "an agent's proposal names its grant")
 	}
-	sub, mer, err := s.proposal(ctx, req)
+	sub, err := s.proposal(req)
 	if err != nil {
+		return sub, nil, err
+	}
+	// An unknown merchant is PrepareProposeMandate's to refuse.
+	mer, err := s.DB.Merchant(ctx, req.MerchantID)
+	if err != nil && agentpay.ErrorKind(err) != agentpay.ENOTFOUND {
 		return sub, nil, err
 	}
 	sub.UserID, sub.GrantID = req.Grant.UserID, req.Grant.ID
@@ -154,19 +159,15 @@ func (s *Service) PrepareCreate(ctx context.Context, req CreateRequest) (store.S
 
 // proposal checks req and returns the subscription it proposes, as yet
 // without user, schedule or mandate.
-func (s *Service) proposal(ctx context.Context, req CreateRequest) (store.Subscription, store.StoredMerchant, error) {
+func (s *Service) proposal(req CreateRequest) (store.Subscription, error) {
 	if _, err := req.check(); err != nil {
-		return store.Subscription{}, store.StoredMerchant{}, err
-	}
-	mer, err := s.DB.Merchant(ctx, req.MerchantID)
-	if err != nil && agentpay.ErrorKind(err) != agentpay.ENOTFOUND {
-		return store.Subscription{}, mer, err
+		return store.Subscription{}, err
 	}
 	us := s.now().UnixMicro()
 	return store.Subscription{ID: agentpay.NewID("sub"), MerchantID: req.MerchantID, Plan: req.Plan, Asset: req.Asset,
 		Amount: req.Amount, MaxAmount: req.MaxAmount, Interval: req.Interval, TimeZone: req.TimeZone,
 		TrialDays: int64(req.TrialDays), Cycles: int64(req.Cycles), EndsAt: req.EndsAt,
-		CreatedAt: us, UpdatedAt: us, Version: 1}, mer, nil
+		CreatedAt: us, UpdatedAt: us, Version: 1}, nil
 }
 
 // propose schedules sub (its user set) from now and proposes its mandate,
